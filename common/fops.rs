@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! File operations of a char device: the [`FileOperations`] trait and the C
+//! `struct file_operations` table built from it at compile time.
+//!
+//! C header: [`include/linux/fs.h`](srctree/include/linux/fs.h).
+
+use super::chrdev::CharDevice;
+use core::marker::PhantomData;
+use kernel::{
+    bindings,
+    error::VTABLE_DEFAULT_ERROR,
+    fs::{file::Offset, File},
+    module::this_module,
+    prelude::*,
+    types::ForeignOwnable,
+    uaccess::{UserPtr, UserSlice, UserSliceReader, UserSliceWriter},
+};
+
+/// Where an `llseek` is relative to, with its offset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SeekFrom {
+    /// `SEEK_SET`: from the start.
+    Start(Offset),
+    /// `SEEK_CUR`: from the current position.
+    Current(Offset),
+    /// `SEEK_END`: from the end (the caller says where that is).
+    End(Offset),
+}
+
+impl SeekFrom {
+    /// Decodes `(offset, whence)`; `SEEK_DATA`, `SEEK_HOLE` and unknown values are `EINVAL`.
+    pub fn from_raw(offset: Offset, whence: u32) -> Result<Self> {
+        match whence {
+            bindings::SEEK_SET => Ok(Self::Start(offset)),
+            bindings::SEEK_CUR => Ok(Self::Current(offset)),
+            bindings::SEEK_END => Ok(Self::End(offset)),
+            _ => Err(EINVAL),
+        }
+    }
+
+    /// The resulting position given the current one and the end of the data: `EINVAL` when it
+    /// would be negative or overflow. Positions past the end are allowed.
+    pub fn resolve(self, current: Offset, end: Offset) -> Result<Offset> {
+        let pos = match self {
+            Self::Start(off) => Some(off),
+            Self::Current(off) => current.checked_add(off),
+            Self::End(off) => end.checked_add(off),
+        };
+        pos.filter(|&p| p >= 0).ok_or(EINVAL)
+    }
+}
+
+/// The operations of an open char device, in the shape of the C `struct file_operations`.
+///
+/// Each device has a [`FileOperations::Data`], kept by its [`CharDevice`]; `open` turns it into
+/// the per-file [`FileOperations::Ptr`], which the other operations borrow and `release` gets
+/// back. Operations left out are absent from the C table, so the VFS applies its defaults
+/// (`EINVAL` for read/write, `ESPIPE` for llseek, `ENOTTY` for ioctl).
+#[vtable]
+pub trait FileOperations: Sized + 'static {
+    /// Per-device data, given to `open`.
+    type Data: Send + Sync;
+
+    /// Per-file state, stored in `file->private_data` from `open` to `release`.
+    type Ptr: ForeignOwnable + Send + Sync;
+
+    /// Opens `file` on the device whose data is `device`.
+    fn open(device: &Self::Data, file: &File) -> Result<Self::Ptr>;
+
+    /// Called on the last close of `file`.
+    fn release(this: Self::Ptr, _file: &File) {
+        drop(this);
+    }
+
+    /// Reads into `buf` from `*pos` on, advancing `*pos`; returns the bytes read (0 at end).
+    fn read(
+        _this: <Self::Ptr as ForeignOwnable>::Borrowed<'_>,
+        _file: &File,
+        _buf: &mut UserSliceWriter,
+        _pos: &mut Offset,
+    ) -> Result<usize> {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Writes from `buf` at `*pos` on, advancing `*pos`; returns the bytes written.
+    fn write(
+        _this: <Self::Ptr as ForeignOwnable>::Borrowed<'_>,
+        _file: &File,
+        _buf: &mut UserSliceReader,
+        _pos: &mut Offset,
+    ) -> Result<usize> {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Computes the new file position for `whence`, `current` being the present one; the
+    /// caller rejects negative results with `EINVAL` and stores the position.
+    fn llseek(
+        _this: <Self::Ptr as ForeignOwnable>::Borrowed<'_>,
+        _file: &File,
+        _whence: SeekFrom,
+        _current: Offset,
+    ) -> Result<Offset> {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Handles ioctl `cmd` with argument `arg` (a value or a user pointer, per `cmd`).
+    fn ioctl(
+        _this: <Self::Ptr as ForeignOwnable>::Borrowed<'_>,
+        _file: &File,
+        _cmd: u32,
+        _arg: usize,
+    ) -> Result<isize> {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+}
+
+/// The C `file_operations` table of a [`FileOperations`] implementation.
+pub(crate) struct FopsVTable<T: FileOperations>(PhantomData<T>);
+
+impl<T: FileOperations> FopsVTable<T> {
+    /// Borrows the per-file state.
+    ///
+    /// # Safety
+    ///
+    /// `file` must be a file opened through this table whose `release` has not run yet.
+    unsafe fn borrow<'a>(file: *mut bindings::file) -> <T::Ptr as ForeignOwnable>::Borrowed<'a> {
+        // SAFETY: `open` stored a `T::Ptr` in `private_data`, and only `release` takes it back.
+        unsafe { T::Ptr::borrow((*file).private_data) }
+    }
+
+    /// # Safety
+    ///
+    /// `file` must be valid and open; char devices never hold `f_pos_lock` (no
+    /// `FMODE_ATOMIC_POS`), so there is no `fdget_pos` region on this thread.
+    unsafe fn file<'a>(file: *mut bindings::file) -> &'a File {
+        // SAFETY: As above.
+        unsafe { File::from_raw_file(file) }
+    }
+
+    /// # Safety
+    ///
+    /// Called by the VFS with an inode of a device using this table, and a file being opened.
+    unsafe extern "C" fn open(inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
+        // SAFETY: `chrdev_open` took a reference on `i_cdev`, which belongs to a
+        // `CharDevice<T>` because the cdev uses this table; it is held during this call.
+        // (`i_cdev` shares an anonymous union with `i_pipe` and `i_link` in `struct inode`.)
+        let device = unsafe { CharDevice::<T>::from_cdev((*inode).__bindgen_anon_5.i_cdev) };
+        // SAFETY: `file` is being opened, see `Self::file`.
+        match T::open(device.data(), unsafe { Self::file(file) }) {
+            Ok(ptr) => {
+                // SAFETY: `open` owns `private_data` until it returns.
+                unsafe { (*file).private_data = ptr.into_foreign().cast() };
+                0
+            }
+            Err(e) => e.to_errno(),
+        }
+    }
+
+    /// # Safety
+    ///
+    /// Called by the VFS on the last close of a file opened through this table.
+    unsafe extern "C" fn release(_inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
+        // SAFETY: `open` stored the result of `into_foreign` there; `release` runs once, and no
+        // other operation can run on the file any more.
+        let ptr = unsafe { T::Ptr::from_foreign((*file).private_data.cast()) };
+        // SAFETY: `file` is valid during release, see `Self::file`.
+        T::release(ptr, unsafe { Self::file(file) });
+        0
+    }
+
+    /// # Safety
+    ///
+    /// Called by the VFS for a file opened through this table; `buf` is a user pointer to
+    /// `count` bytes and `pos` points at the file position for this call.
+    unsafe extern "C" fn read(
+        file: *mut bindings::file,
+        buf: *mut c_char,
+        count: usize,
+        pos: *mut bindings::loff_t,
+    ) -> isize {
+        let mut writer = UserSlice::new(UserPtr::from_ptr(buf.cast()), count).writer();
+        // SAFETY: The VFS gives a valid `pos`, private to this call.
+        let pos = unsafe { &mut *pos };
+        // SAFETY: The file is open, see `Self::borrow` and `Self::file`.
+        let (this, file) = unsafe { (Self::borrow(file), Self::file(file)) };
+        match T::read(this, file, &mut writer, pos) {
+            Ok(n) => n as isize,
+            Err(e) => e.to_errno() as isize,
+        }
+    }
+
+    /// # Safety
+    ///
+    /// As for [`Self::read`], with `buf` the source.
+    unsafe extern "C" fn write(
+        file: *mut bindings::file,
+        buf: *const c_char,
+        count: usize,
+        pos: *mut bindings::loff_t,
+    ) -> isize {
+        let mut reader = UserSlice::new(UserPtr::from_ptr(buf.cast_mut().cast()), count).reader();
+        // SAFETY: The VFS gives a valid `pos`, private to this call.
+        let pos = unsafe { &mut *pos };
+        // SAFETY: The file is open, see `Self::borrow` and `Self::file`.
+        let (this, file) = unsafe { (Self::borrow(file), Self::file(file)) };
+        match T::write(this, file, &mut reader, pos) {
+            Ok(n) => n as isize,
+            Err(e) => e.to_errno() as isize,
+        }
+    }
+
+    /// # Safety
+    ///
+    /// Called by the VFS for a file opened through this table.
+    unsafe extern "C" fn llseek(
+        file: *mut bindings::file,
+        offset: bindings::loff_t,
+        whence: c_int,
+    ) -> bindings::loff_t {
+        let whence = match SeekFrom::from_raw(offset, whence as u32) {
+            Ok(w) => w,
+            Err(e) => return e.to_errno().into(),
+        };
+        // SAFETY: The file is open; `f_pos` is only written by llseek and by the read and
+        // write paths, as in any C driver.
+        let current = unsafe { (*file).f_pos };
+        // SAFETY: The file is open, see `Self::borrow` and `Self::file`.
+        let (this, f) = unsafe { (Self::borrow(file), Self::file(file)) };
+        match T::llseek(this, f, whence, current) {
+            Ok(pos) if pos >= 0 => {
+                // SAFETY: As for the read of `f_pos` above.
+                unsafe { (*file).f_pos = pos };
+                pos
+            }
+            Ok(_) => EINVAL.to_errno().into(),
+            Err(e) => e.to_errno().into(),
+        }
+    }
+
+    /// # Safety
+    ///
+    /// Called by the VFS for a file opened through this table.
+    unsafe extern "C" fn ioctl(file: *mut bindings::file, cmd: c_uint, arg: c_ulong) -> c_long {
+        // SAFETY: The file is open, see `Self::borrow` and `Self::file`.
+        let (this, f) = unsafe { (Self::borrow(file), Self::file(file)) };
+        match T::ioctl(this, f, cmd, arg as usize) {
+            Ok(ret) => ret as c_long,
+            Err(e) => e.to_errno() as c_long,
+        }
+    }
+
+    const VTABLE: bindings::file_operations = bindings::file_operations {
+        owner: this_module::<T::OwnerModule>().as_ptr(),
+        open: Some(Self::open),
+        release: Some(Self::release),
+        read: if T::HAS_READ { Some(Self::read) } else { None },
+        write: if T::HAS_WRITE { Some(Self::write) } else { None },
+        llseek: if T::HAS_LLSEEK { Some(Self::llseek) } else { None },
+        unlocked_ioctl: if T::HAS_IOCTL { Some(Self::ioctl) } else { None },
+        ..pin_init::zeroed()
+    };
+
+    /// The table, for `cdev_init`.
+    pub(crate) const fn build() -> &'static bindings::file_operations {
+        &Self::VTABLE
+    }
+
+    /// The module that owns the table: a file open on it pins the module in memory.
+    pub(crate) const fn owner() -> *mut bindings::module {
+        this_module::<T::OwnerModule>().as_ptr()
+    }
+}

@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Safe wrappers over the kernel interfaces the LDD3 drivers need and the 7.3 `kernel` crate
+//! does not wrap: char device regions and cdevs, `file_operations`.
+//!
+//! This is the only place in the project with `unsafe` code. Kbuild builds every `.rs` object
+//! as a crate of its own and cannot link a sibling crate into an out-of-tree module, so each
+//! module compiles this same source as its submodule:
+//!
+//! ```ignore
+//! #[path = "../common/lib.rs"]
+//! mod common;
+//! ```
+//!
+//! Everything here refers to itself through `super::`, never through `crate::`, so it works at
+//! any mount point.
+
+
+pub mod chrdev;
+pub mod fops;
+
+use kernel::bindings;
+
+/// The capability that guards module-wide settings (`CAP_SYS_ADMIN`).
+pub const CAP_SYS_ADMIN: u32 = bindings::CAP_SYS_ADMIN;
+
+/// Whether the current task has capability `cap` (one of the `CAP_*` numbers) in the initial
+/// user namespace, as the C `capable()`; the check is audited like C's.
+pub fn capable(cap: u32) -> bool {
+    let Ok(cap) = i32::try_from(cap) else {
+        return false;
+    };
+    // SAFETY: `capable` only reads the current task's credentials; any value of `cap` is
+    // accepted (an unknown one is simply not held).
+    unsafe { bindings::capable(cap) }
+}

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Builds the kernel for one flavour ("debug" for tests, "bench" for benchmarks) out of tree into
+# the cache, keyed by kernel version, config fragments and toolchain. An up-to-date build is reused.
+# Prints the build directory (the KDIR for out-of-tree modules) on stdout.
+. "$(dirname "$0")/lib.sh"
+
+flavour=${1:-debug}
+case "$flavour" in
+debug | bench) ;;
+*) die "usage: $0 debug|bench" ;;
+esac
+fragments=("$ROOT/configs/base.config" "$ROOT/configs/$flavour.config")
+
+for tool in clang$LLVM_SUFFIX ld.lld$LLVM_SUFFIX bindgen rustc flex bison bc; do
+	command -v "$tool" >/dev/null || die "$tool not found: run scripts/setup-host.sh first"
+done
+
+src=$("$ROOT/scripts/fetch-kernel.sh")
+version=$(basename "$src")
+key=$( (
+	echo "$version"
+	cat "${fragments[@]}"
+	rustc --version
+	clang$LLVM_SUFFIX --version | head -n1
+	bindgen --version
+) | sha256sum | cut -c1-16)
+out=$CACHE/build/$flavour-${version#linux-source-}-$key
+
+if [ -f "$out/.built" ] && [ -f "$out/arch/x86/boot/bzImage" ]; then
+	note "kernel ($flavour) is up to date: $out"
+	echo "$out"
+	exit 0
+fi
+
+step "configuring the $flavour kernel in $out"
+mkdir -p "$out"
+rm -f "$out/.built"
+kmake() { make -s -C "$src" O="$out" LLVM="$LLVM_SUFFIX" "$@"; }
+kmake tinyconfig >&2
+"$src/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" "${fragments[@]}" >/dev/null
+kmake olddefconfig >&2
+
+# merge_config.sh does not fail on an option that Kconfig dropped; check each one here.
+dropped=()
+while IFS= read -r line; do
+	case "$line" in
+	CONFIG_*=n) opt=${line%%=*}
+		grep -qx "$opt=[ym]" "$out/.config" && dropped+=("$line") ;;
+	CONFIG_*=*) grep -qxF "$line" "$out/.config" || dropped+=("$line") ;;
+	esac
+done < <(cat "${fragments[@]}")
+[ ${#dropped[@]} -eq 0 ] || die "kernel config lost options (unmet dependencies?): ${dropped[*]}"
+
+step "building the $flavour kernel with LLVM$LLVM_SUFFIX on $(nproc) cores (about 10 minutes, once)"
+start=$SECONDS
+if ! kmake -j"$(nproc)" all >"$out/build.log" 2>&1; then
+	grep -E 'error|Error' "$out/build.log" | head -n 20 >&2
+	die "kernel build failed; full log: $out/build.log"
+fi
+touch "$out/.built"
+note "built in $((SECONDS - start)) s: $out/arch/x86/boot/bzImage"
+echo "$out"

@@ -1,0 +1,326 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! scull, the "Simple Character Utility for Loading Localities" of LDD3 chapters 3 and 6:
+//! char devices backed by kernel memory.
+//!
+//! `/dev/scull0` .. `/dev/scull3` keep what is written to them until truncated (by an
+//! `O_WRONLY` open) and answer the `'k'` ioctls that tune the block geometry.
+
+#![deny(unsafe_code)]
+
+use kernel::{
+    fs::{file::Offset, File},
+    ioctl::{_IOC_NR, _IOC_TYPE, _IO, _IOR, _IOW, _IOWR},
+    new_mutex,
+    prelude::*,
+    str::CString,
+    sync::{
+        atomic::{Atomic, Relaxed},
+        Arc, ArcBorrow, Mutex,
+    },
+    uaccess::{UserPtr, UserSlice, UserSliceReader, UserSliceWriter},
+};
+
+#[allow(unsafe_code)]
+#[path = "../common/lib.rs"]
+pub mod common;
+mod storage;
+
+use common::{
+    capable,
+    chrdev::{Chrdev, ChrdevRegion, DeviceClass},
+    fops::{FileOperations, SeekFrom},
+    CAP_SYS_ADMIN,
+};
+use storage::Storage;
+
+module! {
+    type: ScullModule,
+    name: "scull",
+    authors: ["The ldd3-rust authors"],
+    description: "LDD3 scull: char devices backed by kernel memory",
+    license: "GPL",
+    params: {
+        scull_major: i32 {
+            default: 0,
+            description: "Major number (0: dynamic)",
+        },
+        scull_minor: i32 {
+            default: 0,
+            description: "First minor number",
+        },
+        scull_nr_devs: i32 {
+            default: 4,
+            description: "Number of scull devices",
+        },
+        scull_quantum: i32 {
+            default: 4000,
+            description: "Bytes per block (1..=1048576)",
+        },
+        scull_qset: i32 {
+            default: 1000,
+            description: "Blocks per list item (1..=65536)",
+        },
+        scull_max_size: i64 {
+            default: 64 << 20,
+            description: "Bytes a device can hold; writes past it fail with EFBIG",
+        },
+    },
+}
+
+/// Bounds of the quantum; larger blocks would make single allocations unreasonably big.
+const QUANTUM_RANGE: (i32, i32) = (1, 1 << 20);
+/// Bounds of the qset.
+const QSET_RANGE: (i32, i32) = (1, 1 << 16);
+/// Bounds of the scullpipe buffer size (its capacity is one byte less).
+const PIPE_BUFFER_RANGE: (i32, i32) = (2, 1 << 20);
+/// Default scullpipe buffer size (`scull_p_buffer`).
+const PIPE_BUFFER_DEFAULT: i32 = 4000;
+
+/// ioctl magic number of scull.
+const SCULL_IOC_MAGIC: u32 = b'k' as u32;
+const SCULL_IOCRESET: u32 = _IO(SCULL_IOC_MAGIC, 0);
+const SCULL_IOCSQUANTUM: u32 = _IOW::<i32>(SCULL_IOC_MAGIC, 1);
+const SCULL_IOCSQSET: u32 = _IOW::<i32>(SCULL_IOC_MAGIC, 2);
+const SCULL_IOCTQUANTUM: u32 = _IO(SCULL_IOC_MAGIC, 3);
+const SCULL_IOCTQSET: u32 = _IO(SCULL_IOC_MAGIC, 4);
+const SCULL_IOCGQUANTUM: u32 = _IOR::<i32>(SCULL_IOC_MAGIC, 5);
+const SCULL_IOCGQSET: u32 = _IOR::<i32>(SCULL_IOC_MAGIC, 6);
+const SCULL_IOCQQUANTUM: u32 = _IO(SCULL_IOC_MAGIC, 7);
+const SCULL_IOCQQSET: u32 = _IO(SCULL_IOC_MAGIC, 8);
+const SCULL_IOCXQUANTUM: u32 = _IOWR::<i32>(SCULL_IOC_MAGIC, 9);
+const SCULL_IOCXQSET: u32 = _IOWR::<i32>(SCULL_IOC_MAGIC, 10);
+const SCULL_IOCHQUANTUM: u32 = _IO(SCULL_IOC_MAGIC, 11);
+const SCULL_IOCHQSET: u32 = _IO(SCULL_IOC_MAGIC, 12);
+const SCULL_P_IOCTSIZE: u32 = _IO(SCULL_IOC_MAGIC, 13);
+const SCULL_P_IOCQSIZE: u32 = _IO(SCULL_IOC_MAGIC, 14);
+const SCULL_IOC_MAXNR: u32 = 14;
+
+/// A module-wide value that the ioctls read and change; devices pick it up at truncation.
+struct Setting {
+    value: Atomic<i32>,
+    range: (i32, i32),
+}
+
+impl Setting {
+    const fn new(range: (i32, i32)) -> Self {
+        Self {
+            value: Atomic::new(0),
+            range,
+        }
+    }
+
+    fn get(&self) -> i32 {
+        self.value.load(Relaxed)
+    }
+
+    /// `value` if it is in range, else `EINVAL`.
+    fn check(&self, value: i64) -> Result<i32> {
+        i32::try_from(value)
+            .ok()
+            .filter(|v| (self.range.0..=self.range.1).contains(v))
+            .ok_or(EINVAL)
+    }
+
+    /// Sets a checked value and returns the previous one.
+    fn replace(&self, value: i64) -> Result<i32> {
+        Ok(self.value.xchg(self.check(value)?, Relaxed))
+    }
+}
+
+static QUANTUM: Setting = Setting::new(QUANTUM_RANGE);
+static QSET: Setting = Setting::new(QSET_RANGE);
+static PIPE_BUFFER: Setting = Setting::new(PIPE_BUFFER_RANGE);
+
+/// The current geometry for a device being truncated, as `usize`.
+fn geometry() -> (usize, usize) {
+    // Both settings are always within their (positive) ranges.
+    (QUANTUM.get() as usize, QSET.get() as usize)
+}
+
+/// The user's `int` at `arg`.
+fn read_int(arg: usize) -> Result<i32> {
+    UserSlice::new(UserPtr::from_addr(arg), size_of::<i32>())
+        .reader()
+        .read::<i32>()
+}
+
+/// Stores `value` as an `int` at `arg`.
+fn write_int(arg: usize, value: i32) -> Result {
+    UserSlice::new(UserPtr::from_addr(arg), size_of::<i32>())
+        .writer()
+        .write(&value)
+}
+
+/// Fails with `EPERM` unless the caller may change module-wide settings.
+fn require_admin() -> Result {
+    if capable(CAP_SYS_ADMIN) {
+        Ok(())
+    } else {
+        Err(EPERM)
+    }
+}
+
+/// One scull device.
+#[pin_data]
+struct ScullDev {
+    #[pin]
+    storage: Mutex<Storage>,
+}
+
+impl ScullDev {
+    fn new(max_size: usize) -> Result<Arc<Self>> {
+        let (quantum, qset) = geometry();
+        Arc::pin_init(
+            pin_init!(Self {
+                storage <- new_mutex!(Storage::new(quantum, qset, max_size)),
+            }),
+            GFP_KERNEL,
+        )
+    }
+}
+
+/// The file operations of scull0..3.
+struct ScullFile;
+
+#[vtable]
+impl FileOperations for ScullFile {
+    type Data = Arc<ScullDev>;
+    type Ptr = Arc<ScullDev>;
+
+    fn open(dev: &Arc<ScullDev>, file: &File) -> Result<Arc<ScullDev>> {
+        // Opening write-only truncates the device, as for a regular file.
+        if file.flags() & kernel::fs::file::flags::O_ACCMODE == kernel::fs::file::flags::O_WRONLY {
+            let (quantum, qset) = geometry();
+            dev.storage.lock().trim(quantum, qset);
+        }
+        Ok(dev.clone())
+    }
+
+    fn read(
+        dev: ArcBorrow<'_, ScullDev>,
+        _file: &File,
+        buf: &mut UserSliceWriter,
+        pos: &mut Offset,
+    ) -> Result<usize> {
+        dev.storage.lock().read(buf, pos)
+    }
+
+    fn write(
+        dev: ArcBorrow<'_, ScullDev>,
+        _file: &File,
+        buf: &mut UserSliceReader,
+        pos: &mut Offset,
+    ) -> Result<usize> {
+        dev.storage.lock().write(buf, pos)
+    }
+
+    fn llseek(
+        dev: ArcBorrow<'_, ScullDev>,
+        _file: &File,
+        whence: SeekFrom,
+        current: Offset,
+    ) -> Result<Offset> {
+        let size = dev.storage.lock().size() as Offset;
+        whence.resolve(current, size)
+    }
+
+    fn ioctl(_dev: ArcBorrow<'_, ScullDev>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
+        if _IOC_TYPE(cmd) != SCULL_IOC_MAGIC || _IOC_NR(cmd) > SCULL_IOC_MAXNR {
+            return Err(ENOTTY);
+        }
+        // `arg` as a value (the T, H and P_IOCT commands): an `int` in C.
+        let value = arg as i64;
+        let old = match cmd {
+            SCULL_IOCRESET => {
+                require_admin()?;
+                QUANTUM.replace(module_parameters::scull_quantum.value().into())?;
+                QSET.replace(module_parameters::scull_qset.value().into())?;
+                return Ok(0);
+            }
+            SCULL_IOCSQUANTUM | SCULL_IOCSQSET => {
+                require_admin()?;
+                let setting = if cmd == SCULL_IOCSQUANTUM { &QUANTUM } else { &QSET };
+                setting.replace(read_int(arg)?.into())?;
+                return Ok(0);
+            }
+            SCULL_IOCTQUANTUM | SCULL_IOCTQSET | SCULL_P_IOCTSIZE => {
+                require_admin()?;
+                let setting = match cmd {
+                    SCULL_IOCTQUANTUM => &QUANTUM,
+                    SCULL_IOCTQSET => &QSET,
+                    _ => &PIPE_BUFFER,
+                };
+                setting.replace(value)?;
+                return Ok(0);
+            }
+            SCULL_IOCGQUANTUM => return write_int(arg, QUANTUM.get()).map(|()| 0),
+            SCULL_IOCGQSET => return write_int(arg, QSET.get()).map(|()| 0),
+            SCULL_IOCQQUANTUM => QUANTUM.get(),
+            SCULL_IOCQQSET => QSET.get(),
+            SCULL_P_IOCQSIZE => PIPE_BUFFER.get(),
+            SCULL_IOCXQUANTUM | SCULL_IOCXQSET => {
+                require_admin()?;
+                let setting = if cmd == SCULL_IOCXQUANTUM { &QUANTUM } else { &QSET };
+                let new = setting.check(read_int(arg)?.into())?;
+                let old = setting.value.xchg(new, Relaxed);
+                if let Err(e) = write_int(arg, old) {
+                    // The caller could not be told the old value: undo, unless changed since.
+                    let _ = setting.value.cmpxchg(new, old, Relaxed);
+                    return Err(e);
+                }
+                return Ok(0);
+            }
+            SCULL_IOCHQUANTUM | SCULL_IOCHQSET => {
+                require_admin()?;
+                let setting = if cmd == SCULL_IOCHQUANTUM { &QUANTUM } else { &QSET };
+                setting.replace(value)?
+            }
+            _ => return Err(ENOTTY),
+        };
+        Ok(old as isize)
+    }
+}
+
+/// The loaded module: the device class and the scull0..N devices.
+struct ScullModule {
+    _devices: Chrdev<ScullFile>,
+    _class: Arc<DeviceClass>,
+}
+
+/// A module parameter as a non-negative count within `max`, else `EINVAL`.
+fn param_in(value: impl TryInto<u32>, max: u32) -> Result<u32> {
+    value.try_into().ok().filter(|&v| v <= max).ok_or(EINVAL)
+}
+
+impl kernel::Module for ScullModule {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        let major = param_in(module_parameters::scull_major.value(), 4095)?;
+        let minor = param_in(module_parameters::scull_minor.value(), (1 << 20) - 1)?;
+        let nr_devs = param_in(module_parameters::scull_nr_devs.value(), 256)?;
+        if nr_devs == 0 {
+            return Err(EINVAL);
+        }
+        let max_size = usize::try_from(module_parameters::scull_max_size.value())
+            .ok()
+            .filter(|&s| s > 0)
+            .ok_or(EINVAL)?;
+        QUANTUM.replace(module_parameters::scull_quantum.value().into())?;
+        QSET.replace(module_parameters::scull_qset.value().into())?;
+        PIPE_BUFFER.replace(PIPE_BUFFER_DEFAULT.into())?;
+
+        let class = DeviceClass::new(c"scull")?;
+        let region = ChrdevRegion::new(c"scull", major, minor, nr_devs)?;
+        let devices = Chrdev::new(
+            region,
+            &class,
+            |i| CString::try_from_fmt(fmt!("scull{i}")),
+            |_| ScullDev::new(max_size),
+        )?;
+        pr_info!("major {}, {} devices\n", devices.region().major(), nr_devs);
+        Ok(Self {
+            _devices: devices,
+            _class: class,
+        })
+    }
+}

@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! KUnit tests of `common/`: what can be checked without user space. The suite runs when this
+//! module is inserted and reports KTAP in the kernel log.
+
+#![deny(unsafe_code)]
+
+use kernel::prelude::*;
+
+#[allow(unsafe_code)]
+#[path = "../../common/lib.rs"]
+pub mod common;
+
+module! {
+    type: CommonTest,
+    name: "common_test",
+    authors: ["The ldd3-rust authors"],
+    description: "KUnit tests of the ldd3-rust common wrappers",
+    license: "GPL",
+}
+
+struct CommonTest;
+
+impl kernel::Module for CommonTest {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        Ok(Self)
+    }
+}
+
+#[kunit_tests(ldd3_common)]
+mod tests {
+    use super::common::{
+        chrdev::{self, CharDevice, Chrdev, ChrdevRegion, DeviceClass},
+        fops::{FileOperations, FopsVTable, SeekFrom},
+    };
+    use kernel::{
+        bindings,
+        fs::{file::Offset, File},
+        prelude::*,
+        str::CString,
+        uaccess::UserSliceWriter,
+    };
+
+    /// Operations with only `open` and `read`, to check the generated table.
+    struct ReadOnly;
+
+    #[vtable]
+    impl FileOperations for ReadOnly {
+        type Data = u32;
+        type Ptr = KBox<u32>;
+
+        fn open(data: &u32, _file: &File) -> Result<KBox<u32>> {
+            KBox::new(*data, GFP_KERNEL).map_err(Into::into)
+        }
+
+        fn read(
+            _this: &u32,
+            _file: &File,
+            _buf: &mut UserSliceWriter,
+            _pos: &mut Offset,
+        ) -> Result<usize> {
+            Ok(0)
+        }
+    }
+
+    #[test]
+    fn dev_t_round_trip() {
+        let dev = chrdev::mkdev(240, 17);
+        assert_eq!(chrdev::major(dev), 240);
+        assert_eq!(chrdev::minor(dev), 17);
+        assert_eq!(chrdev::minor(chrdev::mkdev(1, (1 << 20) - 1)), (1 << 20) - 1);
+    }
+
+    #[test]
+    fn seek_decoding() {
+        assert_eq!(SeekFrom::from_raw(5, 0), Ok(SeekFrom::Start(5)));
+        assert_eq!(SeekFrom::from_raw(-5, 1), Ok(SeekFrom::Current(-5)));
+        assert_eq!(SeekFrom::from_raw(0, 2), Ok(SeekFrom::End(0)));
+        assert_eq!(SeekFrom::from_raw(0, bindings::SEEK_DATA), Err(EINVAL));
+        assert_eq!(SeekFrom::from_raw(0, bindings::SEEK_HOLE), Err(EINVAL));
+        assert_eq!(SeekFrom::from_raw(0, 99), Err(EINVAL));
+    }
+
+    #[test]
+    fn seek_resolution() {
+        assert_eq!(SeekFrom::Start(7).resolve(100, 10), Ok(7));
+        assert_eq!(SeekFrom::Start(-1).resolve(0, 10), Err(EINVAL));
+        assert_eq!(SeekFrom::Current(-3).resolve(5, 10), Ok(2));
+        assert_eq!(SeekFrom::Current(-6).resolve(5, 10), Err(EINVAL));
+        assert_eq!(SeekFrom::End(-10).resolve(5, 10), Ok(0));
+        assert_eq!(SeekFrom::End(-11).resolve(5, 10), Err(EINVAL));
+        // Past the end is allowed; overflow is not.
+        assert_eq!(SeekFrom::End(1 << 40).resolve(0, 10), Ok((1 << 40) + 10));
+        assert_eq!(SeekFrom::Current(Offset::MAX).resolve(1, 0), Err(EINVAL));
+    }
+
+    #[test]
+    fn region_dynamic_and_fixed() -> Result {
+        let region = ChrdevRegion::new(c"ldd3_kunit", 0, 3, 4)?;
+        let major = region.major();
+        assert!(major != 0);
+        assert_eq!(region.first_minor(), 3);
+        assert_eq!(region.count(), 4);
+        assert_eq!(region.devt(3), Some(chrdev::mkdev(major, 6)));
+        assert_eq!(region.devt(4), None);
+
+        // The same numbers cannot be taken twice ...
+        assert!(ChrdevRegion::new(c"ldd3_kunit", major, 3, 1).err() == Some(EBUSY));
+        // ... but the rest of the major's minors can, and dropping gives them back.
+        let after = ChrdevRegion::new(c"ldd3_kunit", major, 7, 1)?;
+        drop(region);
+        let again = ChrdevRegion::new(c"ldd3_kunit", major, 3, 4)?;
+        drop((after, again));
+        Ok(())
+    }
+
+    #[test]
+    fn region_rejects_bad_ranges() {
+        assert!(ChrdevRegion::new(c"ldd3_kunit", 0, 0, 0).err() == Some(EINVAL));
+        assert!(ChrdevRegion::new(c"ldd3_kunit", 0, (1 << 20) - 1, 2).err() == Some(EINVAL));
+        assert!(ChrdevRegion::new(c"ldd3_kunit", 4096, 0, 1).err() == Some(EINVAL));
+    }
+
+    #[test]
+    fn vtable_has_only_the_given_operations() {
+        let table = FopsVTable::<ReadOnly>::build();
+        assert!(table.open.is_some());
+        assert!(table.release.is_some());
+        assert!(table.read.is_some());
+        assert!(table.write.is_none());
+        assert!(table.llseek.is_none());
+        assert!(table.unlocked_ioctl.is_none());
+        assert!(!table.owner.is_null());
+        assert_eq!(table.owner, FopsVTable::<ReadOnly>::owner());
+    }
+
+    #[test]
+    fn char_devices_register_and_unregister() -> Result {
+        let class = DeviceClass::new(c"ldd3_kunit")?;
+        let region = ChrdevRegion::new(c"ldd3_kunit", 0, 0, 2)?;
+        let major = region.major();
+        let devices = Chrdev::<ReadOnly>::new(
+            region,
+            &class,
+            |i| CString::try_from_fmt(fmt!("ldd3_kunit{i}")),
+            |i| Ok(100 + i),
+        )?;
+        assert_eq!(devices.devices().count(), 2);
+        for (i, device) in (0u32..).zip(devices.devices()) {
+            assert_eq!(*device.data(), 100 + i);
+            assert_eq!(device.devt(), chrdev::mkdev(major, i));
+        }
+        drop(devices);
+
+        // Everything was given back: the same numbers and node names can be used again.
+        let region = ChrdevRegion::new(c"ldd3_kunit", major, 0, 1)?;
+        let devt = region.devt(0).ok_or(EINVAL)?;
+        let single = CharDevice::<ReadOnly>::new(devt, &class, c"ldd3_kunit0", 7)?;
+        assert_eq!(*single.data(), 7);
+        Ok(())
+    }
+}
