@@ -8,7 +8,6 @@
 
 use super::fops::{FileOperations, FopsVTable};
 use core::{mem, ptr};
-use pin_init::PinInit;
 use kernel::{
     bindings,
     error::{from_err_ptr, to_result},
@@ -17,6 +16,7 @@ use kernel::{
     sync::{Arc, Completion},
     types::Opaque,
 };
+use pin_init::PinInit;
 
 /// Number of bits of a `dev_t` that hold the minor number.
 pub const MINOR_BITS: u32 = bindings::MINORBITS;
@@ -54,7 +54,9 @@ impl ChrdevRegion {
         let max_minor = 1u32 << MINOR_BITS;
         if count == 0
             || major >= 1 << (32 - MINOR_BITS)
-            || first_minor.checked_add(count).is_none_or(|end| end > max_minor)
+            || first_minor
+                .checked_add(count)
+                .is_none_or(|end| end > max_minor)
         {
             return Err(EINVAL);
         }

@@ -13,9 +13,72 @@ use kernel::{
     fs::{file::Offset, File},
     module::this_module,
     prelude::*,
-    types::ForeignOwnable,
+    sync::poll::PollTable,
+    types::{ForeignOwnable, Opaque},
     uaccess::{UserPtr, UserSlice, UserSliceReader, UserSliceWriter},
 };
+
+/// Poll event bits, as returned by [`FileOperations::poll`].
+pub mod poll_flags {
+    use kernel::bindings;
+    /// Data can be read (`POLLIN | POLLRDNORM`).
+    pub const READABLE: u32 = bindings::POLLIN | bindings::POLLRDNORM;
+    /// Data can be written (`POLLOUT | POLLWRNORM`).
+    pub const WRITABLE: u32 = bindings::POLLOUT | bindings::POLLWRNORM;
+    /// The other end is gone (`POLLHUP`).
+    pub const HANGUP: u32 = bindings::POLLHUP;
+}
+
+/// The list of files that asked for `SIGIO` (`struct fasync_struct *` in C).
+///
+/// # Invariants
+///
+/// `head` is a list head that only `fasync_helper` and `kill_fasync` touch.
+pub struct FasyncQueue {
+    head: Opaque<*mut bindings::fasync_struct>,
+}
+
+// SAFETY: `fasync_helper` and `kill_fasync` lock the list themselves (a spinlock and RCU).
+unsafe impl Send for FasyncQueue {}
+// SAFETY: As above.
+unsafe impl Sync for FasyncQueue {}
+
+impl FasyncQueue {
+    /// An empty queue.
+    pub const fn new() -> Self {
+        Self {
+            head: Opaque::new(core::ptr::null_mut()),
+        }
+    }
+
+    /// Adds `file` to the queue (`on`) or removes it, as the `fasync` operation must.
+    pub fn update(&self, fd: i32, file: &File, on: bool) -> Result {
+        // SAFETY: `file` is valid; `head` is a valid list head by the type invariant.
+        let ret = unsafe { bindings::fasync_helper(fd, file.as_ptr(), on.into(), self.head.get()) };
+        kernel::error::to_result(ret)
+    }
+
+    /// Sends `SIGIO` with band `POLL_IN` to every file in the queue: new data to read.
+    pub fn notify_readable(&self) {
+        // SAFETY: `head` is a valid list head by the type invariant.
+        unsafe {
+            bindings::kill_fasync(
+                self.head.get(),
+                bindings::SIGIO as i32,
+                bindings::POLL_IN as i32,
+            )
+        };
+    }
+}
+
+impl Drop for FasyncQueue {
+    fn drop(&mut self) {
+        // Every file removes itself on release (see `FileOperations::fasync`), so the list is
+        // empty by the time its owner goes away.
+        // SAFETY: `head` is valid; nothing else can reach it during drop.
+        debug_assert!(unsafe { *self.head.get() }.is_null());
+    }
+}
 
 /// Where an `llseek` is relative to, with its offset.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -104,6 +167,28 @@ pub trait FileOperations: Sized + 'static {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
+    /// Registers `table` on the wait queues the file may become ready on and returns the
+    /// events ready now ([`poll_flags`]).
+    fn poll(
+        _this: <Self::Ptr as ForeignOwnable>::Borrowed<'_>,
+        _file: &File,
+        _table: &PollTable<'_>,
+    ) -> Result<u32> {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Turns `SIGIO` delivery for `file` on or off, usually through
+    /// [`FasyncQueue::update`]. The VFS also calls it with `on == false` on the last close of a
+    /// file that had it on, before `release`.
+    fn fasync(
+        _this: <Self::Ptr as ForeignOwnable>::Borrowed<'_>,
+        _file: &File,
+        _fd: i32,
+        _on: bool,
+    ) -> Result {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
     /// Handles ioctl `cmd` with argument `arg` (a value or a user pointer, per `cmd`).
     fn ioctl(
         _this: <Self::Ptr as ForeignOwnable>::Borrowed<'_>,
@@ -146,6 +231,11 @@ impl<T: FileOperations> FopsVTable<T> {
         // `CharDevice<T>` because the cdev uses this table; it is held during this call.
         // (`i_cdev` shares an anonymous union with `i_pipe` and `i_link` in `struct inode`.)
         let device = unsafe { CharDevice::<T>::from_cdev((*inode).__bindgen_anon_5.i_cdev) };
+        if !T::HAS_LLSEEK {
+            // No llseek: the file is a stream, so lseek, pread and pwrite fail with ESPIPE.
+            // SAFETY: Both pointers are valid; the file is being opened.
+            unsafe { bindings::stream_open(inode, file) };
+        }
         // SAFETY: `file` is being opened, see `Self::file`.
         match T::open(device.data(), unsafe { Self::file(file) }) {
             Ok(ptr) => {
@@ -250,14 +340,59 @@ impl<T: FileOperations> FopsVTable<T> {
         }
     }
 
+    /// # Safety
+    ///
+    /// Called by the VFS for a file opened through this table; `table` is null or valid for
+    /// the call.
+    unsafe extern "C" fn poll(
+        file: *mut bindings::file,
+        table: *mut bindings::poll_table,
+    ) -> bindings::__poll_t {
+        // SAFETY: `table` is valid for the duration of this call, or null.
+        let table = unsafe { PollTable::from_raw(table) };
+        // SAFETY: The file is open, see `Self::borrow` and `Self::file`.
+        let (this, f) = unsafe { (Self::borrow(file), Self::file(file)) };
+        T::poll(this, f, &table).unwrap_or(bindings::POLLERR)
+    }
+
+    /// # Safety
+    ///
+    /// Called by the VFS for a file opened through this table.
+    unsafe extern "C" fn fasync(fd: c_int, file: *mut bindings::file, on: c_int) -> c_int {
+        // SAFETY: The file is open (fasync off runs before release), see `Self::borrow`.
+        let (this, f) = unsafe { (Self::borrow(file), Self::file(file)) };
+        match T::fasync(this, f, fd, on != 0) {
+            Ok(()) => 0,
+            Err(e) => e.to_errno(),
+        }
+    }
+
     const VTABLE: bindings::file_operations = bindings::file_operations {
         owner: this_module::<T::OwnerModule>().as_ptr(),
         open: Some(Self::open),
         release: Some(Self::release),
         read: if T::HAS_READ { Some(Self::read) } else { None },
-        write: if T::HAS_WRITE { Some(Self::write) } else { None },
-        llseek: if T::HAS_LLSEEK { Some(Self::llseek) } else { None },
-        unlocked_ioctl: if T::HAS_IOCTL { Some(Self::ioctl) } else { None },
+        write: if T::HAS_WRITE {
+            Some(Self::write)
+        } else {
+            None
+        },
+        llseek: if T::HAS_LLSEEK {
+            Some(Self::llseek)
+        } else {
+            None
+        },
+        unlocked_ioctl: if T::HAS_IOCTL {
+            Some(Self::ioctl)
+        } else {
+            None
+        },
+        poll: if T::HAS_POLL { Some(Self::poll) } else { None },
+        fasync: if T::HAS_FASYNC {
+            Some(Self::fasync)
+        } else {
+            None
+        },
         ..pin_init::zeroed()
     };
 

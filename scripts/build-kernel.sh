@@ -26,6 +26,14 @@ key=$( (
 ) | sha256sum | cut -c1-16)
 out=$CACHE/build/$flavour-${version#linux-source-}-$key
 
+# One build per flavour at a time: a second caller waits, then finds the build done.
+mkdir -p "$CACHE/build"
+exec 9>"$CACHE/build/.lock-$flavour"
+if ! flock -n 9; then
+	note "another build of the $flavour kernel is running; waiting for it"
+	flock 9
+fi
+
 if [ -f "$out/.built" ] && [ -f "$out/arch/x86/boot/bzImage" ]; then
 	note "kernel ($flavour) is up to date: $out"
 	echo "$out"

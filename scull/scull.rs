@@ -9,8 +9,11 @@
 #![deny(unsafe_code)]
 
 use kernel::{
-    fs::{file::Offset, File},
-    ioctl::{_IOC_NR, _IOC_TYPE, _IO, _IOR, _IOW, _IOWR},
+    fs::{
+        file::{flags, Offset},
+        File,
+    },
+    ioctl::{_IO, _IOC_NR, _IOC_TYPE, _IOR, _IOW, _IOWR},
     new_mutex,
     prelude::*,
     str::CString,
@@ -21,17 +24,21 @@ use kernel::{
     uaccess::{UserPtr, UserSlice, UserSliceReader, UserSliceWriter},
 };
 
+mod access;
 #[allow(unsafe_code)]
 #[path = "../common/lib.rs"]
 pub mod common;
+mod pipe;
 mod storage;
 
+use access::{AccessDev, AccessFile, Policy};
 use common::{
     capable,
     chrdev::{Chrdev, ChrdevRegion, DeviceClass},
     fops::{FileOperations, SeekFrom},
     CAP_SYS_ADMIN,
 };
+use pipe::{PipeFile, ScullPipe};
 use storage::Storage;
 
 module! {
@@ -61,6 +68,14 @@ module! {
             default: 1000,
             description: "Blocks per list item (1..=65536)",
         },
+        scull_p_nr_devs: i32 {
+            default: 4,
+            description: "Number of scullpipe devices",
+        },
+        scull_p_buffer: i32 {
+            default: 4000,
+            description: "scullpipe buffer size in bytes (2..=1048576)",
+        },
         scull_max_size: i64 {
             default: 64 << 20,
             description: "Bytes a device can hold; writes past it fail with EFBIG",
@@ -74,8 +89,6 @@ const QUANTUM_RANGE: (i32, i32) = (1, 1 << 20);
 const QSET_RANGE: (i32, i32) = (1, 1 << 16);
 /// Bounds of the scullpipe buffer size (its capacity is one byte less).
 const PIPE_BUFFER_RANGE: (i32, i32) = (2, 1 << 20);
-/// Default scullpipe buffer size (`scull_p_buffer`).
-const PIPE_BUFFER_DEFAULT: i32 = 4000;
 
 /// ioctl magic number of scull.
 const SCULL_IOC_MAGIC: u32 = b'k' as u32;
@@ -138,6 +151,12 @@ fn geometry() -> (usize, usize) {
     (QUANTUM.get() as usize, QSET.get() as usize)
 }
 
+/// The buffer size a scullpipe takes when opened empty.
+fn pipe_buffer_size() -> usize {
+    // Always within its (positive) range.
+    PIPE_BUFFER.get() as usize
+}
+
 /// The user's `int` at `arg`.
 fn read_int(arg: usize) -> Result<i32> {
     UserSlice::new(UserPtr::from_addr(arg), size_of::<i32>())
@@ -178,6 +197,20 @@ impl ScullDev {
             GFP_KERNEL,
         )
     }
+
+    /// Opening write-only truncates the device, as for a regular file, and gives it the
+    /// current geometry.
+    fn truncate_if_write_only(&self, file: &File) {
+        if file.flags() & flags::O_ACCMODE == flags::O_WRONLY {
+            let (quantum, qset) = geometry();
+            self.storage.lock().trim(quantum, qset);
+        }
+    }
+
+    fn seek(&self, whence: SeekFrom, current: Offset) -> Result<Offset> {
+        let size = self.storage.lock().size() as Offset;
+        whence.resolve(current, size)
+    }
 }
 
 /// The file operations of scull0..3.
@@ -189,11 +222,7 @@ impl FileOperations for ScullFile {
     type Ptr = Arc<ScullDev>;
 
     fn open(dev: &Arc<ScullDev>, file: &File) -> Result<Arc<ScullDev>> {
-        // Opening write-only truncates the device, as for a regular file.
-        if file.flags() & kernel::fs::file::flags::O_ACCMODE == kernel::fs::file::flags::O_WRONLY {
-            let (quantum, qset) = geometry();
-            dev.storage.lock().trim(quantum, qset);
-        }
+        dev.truncate_if_write_only(file);
         Ok(dev.clone())
     }
 
@@ -221,70 +250,89 @@ impl FileOperations for ScullFile {
         whence: SeekFrom,
         current: Offset,
     ) -> Result<Offset> {
-        let size = dev.storage.lock().size() as Offset;
-        whence.resolve(current, size)
+        dev.seek(whence, current)
     }
 
     fn ioctl(_dev: ArcBorrow<'_, ScullDev>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
-        if _IOC_TYPE(cmd) != SCULL_IOC_MAGIC || _IOC_NR(cmd) > SCULL_IOC_MAXNR {
-            return Err(ENOTTY);
-        }
-        // `arg` as a value (the T, H and P_IOCT commands): an `int` in C.
-        let value = arg as i64;
-        let old = match cmd {
-            SCULL_IOCRESET => {
-                require_admin()?;
-                QUANTUM.replace(module_parameters::scull_quantum.value().into())?;
-                QSET.replace(module_parameters::scull_qset.value().into())?;
-                return Ok(0);
-            }
-            SCULL_IOCSQUANTUM | SCULL_IOCSQSET => {
-                require_admin()?;
-                let setting = if cmd == SCULL_IOCSQUANTUM { &QUANTUM } else { &QSET };
-                setting.replace(read_int(arg)?.into())?;
-                return Ok(0);
-            }
-            SCULL_IOCTQUANTUM | SCULL_IOCTQSET | SCULL_P_IOCTSIZE => {
-                require_admin()?;
-                let setting = match cmd {
-                    SCULL_IOCTQUANTUM => &QUANTUM,
-                    SCULL_IOCTQSET => &QSET,
-                    _ => &PIPE_BUFFER,
-                };
-                setting.replace(value)?;
-                return Ok(0);
-            }
-            SCULL_IOCGQUANTUM => return write_int(arg, QUANTUM.get()).map(|()| 0),
-            SCULL_IOCGQSET => return write_int(arg, QSET.get()).map(|()| 0),
-            SCULL_IOCQQUANTUM => QUANTUM.get(),
-            SCULL_IOCQQSET => QSET.get(),
-            SCULL_P_IOCQSIZE => PIPE_BUFFER.get(),
-            SCULL_IOCXQUANTUM | SCULL_IOCXQSET => {
-                require_admin()?;
-                let setting = if cmd == SCULL_IOCXQUANTUM { &QUANTUM } else { &QSET };
-                let new = setting.check(read_int(arg)?.into())?;
-                let old = setting.value.xchg(new, Relaxed);
-                if let Err(e) = write_int(arg, old) {
-                    // The caller could not be told the old value: undo, unless changed since.
-                    let _ = setting.value.cmpxchg(new, old, Relaxed);
-                    return Err(e);
-                }
-                return Ok(0);
-            }
-            SCULL_IOCHQUANTUM | SCULL_IOCHQSET => {
-                require_admin()?;
-                let setting = if cmd == SCULL_IOCHQUANTUM { &QUANTUM } else { &QSET };
-                setting.replace(value)?
-            }
-            _ => return Err(ENOTTY),
-        };
-        Ok(old as isize)
+        scull_ioctl(cmd, arg)
     }
 }
 
-/// The loaded module: the device class and the scull0..N devices.
+/// The `'k'` ioctls, shared by every scull device: they read and change the module-wide
+/// settings.
+fn scull_ioctl(cmd: u32, arg: usize) -> Result<isize> {
+    if _IOC_TYPE(cmd) != SCULL_IOC_MAGIC || _IOC_NR(cmd) > SCULL_IOC_MAXNR {
+        return Err(ENOTTY);
+    }
+    // `arg` as a value (the T, H and P_IOCT commands): an `int` in C.
+    let value = arg as i64;
+    let old = match cmd {
+        SCULL_IOCRESET => {
+            require_admin()?;
+            QUANTUM.replace(module_parameters::scull_quantum.value().into())?;
+            QSET.replace(module_parameters::scull_qset.value().into())?;
+            return Ok(0);
+        }
+        SCULL_IOCSQUANTUM | SCULL_IOCSQSET => {
+            require_admin()?;
+            let setting = if cmd == SCULL_IOCSQUANTUM {
+                &QUANTUM
+            } else {
+                &QSET
+            };
+            setting.replace(read_int(arg)?.into())?;
+            return Ok(0);
+        }
+        SCULL_IOCTQUANTUM | SCULL_IOCTQSET | SCULL_P_IOCTSIZE => {
+            require_admin()?;
+            let setting = match cmd {
+                SCULL_IOCTQUANTUM => &QUANTUM,
+                SCULL_IOCTQSET => &QSET,
+                _ => &PIPE_BUFFER,
+            };
+            setting.replace(value)?;
+            return Ok(0);
+        }
+        SCULL_IOCGQUANTUM => return write_int(arg, QUANTUM.get()).map(|()| 0),
+        SCULL_IOCGQSET => return write_int(arg, QSET.get()).map(|()| 0),
+        SCULL_IOCQQUANTUM => QUANTUM.get(),
+        SCULL_IOCQQSET => QSET.get(),
+        SCULL_P_IOCQSIZE => PIPE_BUFFER.get(),
+        SCULL_IOCXQUANTUM | SCULL_IOCXQSET => {
+            require_admin()?;
+            let setting = if cmd == SCULL_IOCXQUANTUM {
+                &QUANTUM
+            } else {
+                &QSET
+            };
+            let new = setting.check(read_int(arg)?.into())?;
+            let old = setting.value.xchg(new, Relaxed);
+            if let Err(e) = write_int(arg, old) {
+                // The caller could not be told the old value: undo, unless changed since.
+                let _ = setting.value.cmpxchg(new, old, Relaxed);
+                return Err(e);
+            }
+            return Ok(0);
+        }
+        SCULL_IOCHQUANTUM | SCULL_IOCHQSET => {
+            require_admin()?;
+            let setting = if cmd == SCULL_IOCHQUANTUM {
+                &QUANTUM
+            } else {
+                &QSET
+            };
+            setting.replace(value)?
+        }
+        _ => return Err(ENOTTY),
+    };
+    Ok(old as isize)
+}
+
+/// The loaded module: the device class and the scull0..N and scullpipe0..N devices.
 struct ScullModule {
     _devices: Chrdev<ScullFile>,
+    _pipes: Chrdev<PipeFile>,
+    _access: Chrdev<AccessFile>,
     _class: Arc<DeviceClass>,
 }
 
@@ -307,7 +355,11 @@ impl kernel::Module for ScullModule {
             .ok_or(EINVAL)?;
         QUANTUM.replace(module_parameters::scull_quantum.value().into())?;
         QSET.replace(module_parameters::scull_qset.value().into())?;
-        PIPE_BUFFER.replace(PIPE_BUFFER_DEFAULT.into())?;
+        PIPE_BUFFER.replace(module_parameters::scull_p_buffer.value().into())?;
+        let nr_pipes = param_in(module_parameters::scull_p_nr_devs.value(), 256)?;
+        if nr_pipes == 0 {
+            return Err(EINVAL);
+        }
 
         let class = DeviceClass::new(c"scull")?;
         let region = ChrdevRegion::new(c"scull", major, minor, nr_devs)?;
@@ -317,9 +369,34 @@ impl kernel::Module for ScullModule {
             |i| CString::try_from_fmt(fmt!("scull{i}")),
             |_| ScullDev::new(max_size),
         )?;
-        pr_info!("major {}, {} devices\n", devices.region().major(), nr_devs);
+        // The pipes take the minors after scull0..N, under the same major.
+        let major = devices.region().major();
+        let region = ChrdevRegion::new(c"scullp", major, minor + nr_devs, nr_pipes)?;
+        let pipes = Chrdev::new(
+            region,
+            &class,
+            |i| CString::try_from_fmt(fmt!("scullpipe{i}")),
+            |_| ScullPipe::new(),
+        )?;
+        // Then scullsingle, sculluid, scullwuid and scullpriv.
+        const ACCESS: [(&CStr, Policy); 4] = [
+            (c"scullsingle", Policy::Single),
+            (c"sculluid", Policy::Uid),
+            (c"scullwuid", Policy::WaitUid),
+            (c"scullpriv", Policy::Private),
+        ];
+        let region = ChrdevRegion::new(c"sculla", major, minor + nr_devs + nr_pipes, 4)?;
+        let access = Chrdev::new(
+            region,
+            &class,
+            |i| CString::try_from_fmt(fmt!("{}", ACCESS[i as usize].0)),
+            |i| AccessDev::new(ACCESS[i as usize].1, max_size),
+        )?;
+        pr_info!("major {major}, {nr_devs} devices, {nr_pipes} pipes\n");
         Ok(Self {
             _devices: devices,
+            _pipes: pipes,
+            _access: access,
             _class: class,
         })
     }

@@ -68,7 +68,10 @@ mod tests {
         let dev = chrdev::mkdev(240, 17);
         assert_eq!(chrdev::major(dev), 240);
         assert_eq!(chrdev::minor(dev), 17);
-        assert_eq!(chrdev::minor(chrdev::mkdev(1, (1 << 20) - 1)), (1 << 20) - 1);
+        assert_eq!(
+            chrdev::minor(chrdev::mkdev(1, (1 << 20) - 1)),
+            (1 << 20) - 1
+        );
     }
 
     #[test]

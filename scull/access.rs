@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The access-controlled scull devices of LDD3 chapter 6 (region `sculla`): each is a scull
+//! device whose `open` enforces a policy.
+//!
+//! - `scullsingle`: one open file at a time; a second open is `EBUSY`.
+//! - `sculluid`: open by one user at a time; others get `EBUSY` (unless `CAP_DAC_OVERRIDE`).
+//! - `scullwuid`: the same, but others wait for the last close (`EAGAIN` with `O_NONBLOCK`).
+//! - `scullpriv`: one private device per controlling terminal; none is `EINVAL`.
+//!
+//! Unlike the book, `scullpriv` allocates its devices under a mutex, never under a spinlock.
+
+use super::{
+    common::{capable, current_tty, fops::FileOperations, fops::SeekFrom},
+    scull_ioctl, ScullDev,
+};
+use kernel::{
+    bindings,
+    fs::{
+        file::{flags, Offset},
+        File,
+    },
+    new_condvar, new_mutex, new_spinlock,
+    prelude::*,
+    sync::{Arc, CondVar, Mutex, SpinLock},
+    task::Kuid,
+    uaccess::{UserSliceReader, UserSliceWriter},
+};
+
+/// Which policy a device enforces.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Policy {
+    Single,
+    Uid,
+    WaitUid,
+    Private,
+}
+
+/// Who holds a single/uid/wuid device.
+struct Holder {
+    count: u32,
+    uid: Option<Kuid>,
+}
+
+/// One access-controlled device.
+#[pin_data]
+pub(crate) struct AccessDev {
+    policy: Policy,
+    /// The data of single/uid/wuid (scullpriv's live in `private`).
+    dev: Arc<ScullDev>,
+    #[pin]
+    holder: SpinLock<Holder>,
+    /// scullwuid openers wait here for the device to be free.
+    #[pin]
+    freed: CondVar,
+    /// scullpriv: the device of each controlling terminal, by its device number.
+    #[pin]
+    private: Mutex<KVec<(u32, Arc<ScullDev>)>>,
+    max_size: usize,
+}
+
+impl AccessDev {
+    pub(crate) fn new(policy: Policy, max_size: usize) -> Result<Arc<Self>> {
+        Arc::pin_init(
+            try_pin_init!(Self {
+                policy,
+                dev: ScullDev::new(max_size)?,
+                holder <- new_spinlock!(Holder { count: 0, uid: None }),
+                freed <- new_condvar!("sculla::freed"),
+                private <- new_mutex!(KVec::new()),
+                max_size,
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    /// Whether the current task may share the device held by `uid` (uid or euid match, or
+    /// `CAP_DAC_OVERRIDE`).
+    fn may_share(uid: Kuid) -> bool {
+        let task = kernel::current!();
+        uid == task.uid() || uid == Kuid::current_euid() || capable(bindings::CAP_DAC_OVERRIDE)
+    }
+
+    /// Takes the device for the current user, per the policy.
+    fn acquire(&self, file: &File) -> Result {
+        let mut holder = self.holder.lock();
+        loop {
+            let busy = match self.policy {
+                Policy::Single => holder.count > 0,
+                _ => holder.count > 0 && !holder.uid.is_some_and(Self::may_share),
+            };
+            if !busy {
+                break;
+            }
+            if self.policy != Policy::WaitUid {
+                return Err(EBUSY);
+            }
+            if file.flags() & flags::O_NONBLOCK != 0 {
+                return Err(EAGAIN);
+            }
+            // Sleeps with the spinlock released.
+            if self.freed.wait_interruptible(&mut holder) {
+                return Err(ERESTARTSYS);
+            }
+        }
+        if holder.count == 0 {
+            holder.uid = Some(kernel::current!().uid());
+        }
+        holder.count += 1;
+        Ok(())
+    }
+
+    fn release(&self) {
+        let mut holder = self.holder.lock();
+        holder.count -= 1;
+        let free = holder.count == 0;
+        drop(holder);
+        if free && self.policy == Policy::WaitUid {
+            self.freed.notify_all();
+        }
+    }
+
+    /// The private device of the current controlling terminal, created on first use.
+    fn private_dev(&self) -> Result<Arc<ScullDev>> {
+        let tty = current_tty().ok_or(EINVAL)?;
+        let mut devices = self.private.lock();
+        if let Some((_, dev)) = devices.iter().find(|(key, _)| *key == tty) {
+            return Ok(dev.clone());
+        }
+        let dev = ScullDev::new(self.max_size)?;
+        devices.push((tty, dev.clone()), GFP_KERNEL)?;
+        Ok(dev)
+    }
+}
+
+/// An open access-controlled device.
+pub(crate) struct AccessFile {
+    access: Arc<AccessDev>,
+    dev: Arc<ScullDev>,
+}
+
+#[vtable]
+impl FileOperations for AccessFile {
+    type Data = Arc<AccessDev>;
+    type Ptr = KBox<AccessFile>;
+
+    fn open(access: &Arc<AccessDev>, file: &File) -> Result<KBox<AccessFile>> {
+        let dev = if access.policy == Policy::Private {
+            access.private_dev()?
+        } else {
+            access.acquire(file)?;
+            access.dev.clone()
+        };
+        let this = KBox::new(
+            AccessFile {
+                access: access.clone(),
+                dev,
+            },
+            GFP_KERNEL,
+        )
+        .inspect_err(|_| {
+            // `release` will not run for this file.
+            if access.policy != Policy::Private {
+                access.release();
+            }
+        })?;
+        this.dev.truncate_if_write_only(file);
+        Ok(this)
+    }
+
+    fn release(this: KBox<AccessFile>, _file: &File) {
+        if this.access.policy != Policy::Private {
+            this.access.release();
+        }
+    }
+
+    fn read(
+        this: &AccessFile,
+        _file: &File,
+        buf: &mut UserSliceWriter,
+        pos: &mut Offset,
+    ) -> Result<usize> {
+        this.dev.storage.lock().read(buf, pos)
+    }
+
+    fn write(
+        this: &AccessFile,
+        _file: &File,
+        buf: &mut UserSliceReader,
+        pos: &mut Offset,
+    ) -> Result<usize> {
+        this.dev.storage.lock().write(buf, pos)
+    }
+
+    fn llseek(
+        this: &AccessFile,
+        _file: &File,
+        whence: SeekFrom,
+        current: Offset,
+    ) -> Result<Offset> {
+        this.dev.seek(whence, current)
+    }
+
+    fn ioctl(_this: &AccessFile, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
+        scull_ioctl(cmd, arg)
+    }
+}

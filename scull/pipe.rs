@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! scullpipe (LDD3 chapter 6): a circular buffer with blocking read and write, poll and
+//! `SIGIO`.
+//!
+//! Unlike the book, an open never throws away unread data, the buffer size can change only
+//! while the buffer is empty (so the recorded size always matches the buffer), and a reader
+//! sees end of file once the buffer is empty and every writer that came after it has gone.
+
+use super::common::fops::{poll_flags, FasyncQueue, FileOperations};
+use kernel::{
+    fs::{
+        file::{flags, Offset},
+        File,
+    },
+    new_mutex, new_poll_condvar,
+    prelude::*,
+    sync::{poll::PollCondVar, poll::PollTable, Arc, Mutex},
+    uaccess::{UserSliceReader, UserSliceWriter},
+};
+
+/// The state of one pipe, under its mutex.
+struct PipeState {
+    /// `size` bytes once opened (capacity `size - 1`), empty before the first open.
+    buffer: KVVec<u8>,
+    /// Read position.
+    rp: usize,
+    /// Write position; `rp == wp` means empty.
+    wp: usize,
+    readers: u32,
+    writers: u32,
+    /// Writer opens so far: a reader hits end of file only once a writer that opened after it
+    /// has gone, as with a FIFO.
+    writer_opens: u64,
+}
+
+impl PipeState {
+    fn size(&self) -> usize {
+        self.buffer.len()
+    }
+
+    fn available(&self) -> usize {
+        if self.wp >= self.rp {
+            self.wp - self.rp
+        } else {
+            self.size() - self.rp + self.wp
+        }
+    }
+
+    fn space(&self) -> usize {
+        self.size().saturating_sub(1) - self.available()
+    }
+
+    /// Makes the buffer `size` bytes if it is empty; a buffer holding data keeps its size.
+    fn resize_if_empty(&mut self, size: usize) -> Result {
+        if self.size() != size && self.available() == 0 {
+            self.buffer = KVVec::from_elem(0u8, size, GFP_KERNEL)?;
+            self.rp = 0;
+            self.wp = 0;
+        }
+        Ok(())
+    }
+}
+
+/// One scullpipe device.
+#[pin_data]
+pub(crate) struct ScullPipe {
+    #[pin]
+    state: Mutex<PipeState>,
+    /// Readers wait here for data (or for the last writer to go).
+    #[pin]
+    inq: PollCondVar,
+    /// Writers wait here for space.
+    #[pin]
+    outq: PollCondVar,
+    async_queue: FasyncQueue,
+}
+
+impl ScullPipe {
+    pub(crate) fn new() -> Result<Arc<Self>> {
+        Arc::pin_init(
+            pin_init!(Self {
+                state <- new_mutex!(PipeState {
+                    buffer: KVVec::new(),
+                    rp: 0,
+                    wp: 0,
+                    readers: 0,
+                    writers: 0,
+                    writer_opens: 0,
+                }),
+                inq <- new_poll_condvar!("scullpipe::inq"),
+                outq <- new_poll_condvar!("scullpipe::outq"),
+                async_queue: FasyncQueue::new(),
+            }),
+            GFP_KERNEL,
+        )
+    }
+}
+
+/// An open scullpipe: the pipe and what this file counts as.
+pub(crate) struct PipeFile {
+    pipe: Arc<ScullPipe>,
+    reader: bool,
+    writer: bool,
+    /// `writer_opens` when this file was opened.
+    writers_seen: u64,
+}
+
+fn nonblocking(file: &File) -> bool {
+    file.flags() & flags::O_NONBLOCK != 0
+}
+
+impl PipeFile {
+    /// Whether a reader of this file has seen all its writers go.
+    fn hung_up(&self, st: &PipeState) -> bool {
+        st.writers == 0 && st.writer_opens > self.writers_seen
+    }
+}
+
+#[vtable]
+impl FileOperations for PipeFile {
+    type Data = Arc<ScullPipe>;
+    type Ptr = KBox<PipeFile>;
+
+    fn open(pipe: &Arc<ScullPipe>, file: &File) -> Result<KBox<PipeFile>> {
+        let mode = file.flags() & flags::O_ACCMODE;
+        let reader = mode != flags::O_WRONLY;
+        let writer = mode != flags::O_RDONLY;
+        let mut st = pipe.state.lock();
+        st.resize_if_empty(super::pipe_buffer_size())?;
+        let writers_seen = st.writer_opens;
+        if reader {
+            st.readers += 1;
+        }
+        if writer {
+            st.writers += 1;
+            st.writer_opens += 1;
+        }
+        drop(st);
+        let this = KBox::new(
+            PipeFile {
+                pipe: pipe.clone(),
+                reader,
+                writer,
+                writers_seen,
+            },
+            GFP_KERNEL,
+        );
+        if this.is_err() {
+            // Undo the counts (the `release` that would have done it will not run).
+            let mut st = pipe.state.lock();
+            st.readers -= u32::from(reader);
+            st.writers -= u32::from(writer);
+        }
+        Ok(this?)
+    }
+
+    fn release(this: KBox<PipeFile>, _file: &File) {
+        let mut st = this.pipe.state.lock();
+        st.readers -= u32::from(this.reader);
+        st.writers -= u32::from(this.writer);
+        let last_writer = this.writer && st.writers == 0;
+        drop(st);
+        if last_writer {
+            // Readers blocked on an empty pipe now see end of file.
+            this.pipe.inq.notify_all();
+        }
+    }
+
+    fn read(
+        this: &PipeFile,
+        file: &File,
+        buf: &mut UserSliceWriter,
+        _pos: &mut Offset,
+    ) -> Result<usize> {
+        let pipe = &this.pipe;
+        let mut st = pipe.state.lock();
+        while st.available() == 0 {
+            if this.hung_up(&st) {
+                return Ok(0);
+            }
+            if nonblocking(file) {
+                return Err(EAGAIN);
+            }
+            if pipe.inq.wait_interruptible(&mut st) {
+                return Err(ERESTARTSYS);
+            }
+        }
+        // Copy the contiguous run at `rp`; the next read gets the rest.
+        let end = if st.wp > st.rp { st.wp } else { st.size() };
+        let n = buf.len().min(end - st.rp);
+        buf.write_slice(&st.buffer[st.rp..st.rp + n])?;
+        st.rp = (st.rp + n) % st.size();
+        drop(st);
+        pipe.outq.notify_all();
+        Ok(n)
+    }
+
+    fn write(
+        this: &PipeFile,
+        file: &File,
+        buf: &mut UserSliceReader,
+        _pos: &mut Offset,
+    ) -> Result<usize> {
+        let pipe = &this.pipe;
+        let mut done = 0;
+        while !buf.is_empty() {
+            let mut st = pipe.state.lock();
+            while st.space() == 0 {
+                if done > 0 && nonblocking(file) {
+                    return Ok(done);
+                }
+                if nonblocking(file) {
+                    return Err(EAGAIN);
+                }
+                if pipe.outq.wait_interruptible(&mut st) {
+                    return if done > 0 { Ok(done) } else { Err(ERESTARTSYS) };
+                }
+            }
+            // Fill the contiguous free run at `wp`, leaving the slot before `rp` empty.
+            let end = if st.wp >= st.rp {
+                st.size() - usize::from(st.rp == 0)
+            } else {
+                st.rp - 1
+            };
+            let n = buf.len().min(end - st.wp);
+            let wp = st.wp;
+            if let Err(e) = buf.read_slice(&mut st.buffer[wp..wp + n]) {
+                return if done > 0 { Ok(done) } else { Err(e) };
+            }
+            st.wp = (wp + n) % st.size();
+            drop(st);
+            done += n;
+            pipe.inq.notify_all();
+            pipe.async_queue.notify_readable();
+        }
+        Ok(done)
+    }
+
+    fn poll(this: &PipeFile, file: &File, table: &PollTable<'_>) -> Result<u32> {
+        let pipe = &this.pipe;
+        table.register_wait(file, &pipe.inq);
+        table.register_wait(file, &pipe.outq);
+        let st = pipe.state.lock();
+        let mut mask = 0;
+        if st.available() > 0 {
+            mask |= poll_flags::READABLE;
+        }
+        if st.space() > 0 {
+            mask |= poll_flags::WRITABLE;
+        }
+        if this.reader && this.hung_up(&st) {
+            mask |= poll_flags::HANGUP;
+        }
+        Ok(mask)
+    }
+
+    fn fasync(this: &PipeFile, file: &File, fd: i32, on: bool) -> Result {
+        this.pipe.async_queue.update(fd, file, on)
+    }
+}
