@@ -137,6 +137,7 @@ pub trait FileOperations: Sized + 'static {
     }
 
     /// Reads into `buf` from `*pos` on, advancing `*pos`; returns the bytes read (0 at end).
+    /// For a stream (no `llseek`), `*pos` is a scratch value that nothing else sees.
     fn read(
         _this: <Self::Ptr as ForeignOwnable>::Borrowed<'_>,
         _file: &File,
@@ -270,8 +271,9 @@ impl<T: FileOperations> FopsVTable<T> {
         pos: *mut bindings::loff_t,
     ) -> isize {
         let mut writer = UserSlice::new(UserPtr::from_ptr(buf.cast()), count).writer();
-        // SAFETY: The VFS gives a valid `pos`, private to this call.
-        let pos = unsafe { &mut *pos };
+        let mut stream_pos = 0;
+        // SAFETY: The VFS gives a valid `pos`, private to this call, or NULL for a stream.
+        let pos = unsafe { pos.as_mut() }.unwrap_or(&mut stream_pos);
         // SAFETY: The file is open, see `Self::borrow` and `Self::file`.
         let (this, file) = unsafe { (Self::borrow(file), Self::file(file)) };
         match T::read(this, file, &mut writer, pos) {
@@ -290,8 +292,9 @@ impl<T: FileOperations> FopsVTable<T> {
         pos: *mut bindings::loff_t,
     ) -> isize {
         let mut reader = UserSlice::new(UserPtr::from_ptr(buf.cast_mut().cast()), count).reader();
-        // SAFETY: The VFS gives a valid `pos`, private to this call.
-        let pos = unsafe { &mut *pos };
+        let mut stream_pos = 0;
+        // SAFETY: The VFS gives a valid `pos`, private to this call, or NULL for a stream.
+        let pos = unsafe { pos.as_mut() }.unwrap_or(&mut stream_pos);
         // SAFETY: The file is open, see `Self::borrow` and `Self::file`.
         let (this, file) = unsafe { (Self::borrow(file), Self::file(file)) };
         match T::write(this, file, &mut reader, pos) {

@@ -15,10 +15,10 @@
 //! Everything here refers to itself through `super::`, never through `crate::`, so it works at
 //! any mount point.
 
+pub mod bindings;
 pub mod chrdev;
 pub mod fops;
-
-use kernel::bindings;
+pub mod procfs;
 
 /// The capability that guards module-wide settings (`CAP_SYS_ADMIN`).
 pub const CAP_SYS_ADMIN: u32 = bindings::CAP_SYS_ADMIN;

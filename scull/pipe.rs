@@ -15,6 +15,7 @@ use kernel::{
     },
     new_mutex, new_poll_condvar,
     prelude::*,
+    seq_file::{seq_print, SeqFile},
     sync::{poll::PollCondVar, poll::PollTable, Arc, Mutex},
     uaccess::{UserSliceReader, UserSliceWriter},
 };
@@ -94,6 +95,21 @@ impl ScullPipe {
             }),
             GFP_KERNEL,
         )
+    }
+
+    /// Prints the state of the pipe (for /proc/scullpipe).
+    pub(crate) fn show(&self, m: &SeqFile) {
+        let st = self.state.lock();
+        seq_print!(
+            m,
+            "   Buffer: size {}, rp {}, wp {}, available {}\n   Readers {}, writers {}\n",
+            st.size(),
+            st.rp,
+            st.wp,
+            st.available(),
+            st.readers,
+            st.writers
+        );
     }
 }
 

@@ -29,9 +29,11 @@ mod access;
 #[path = "../common/lib.rs"]
 pub mod common;
 mod pipe;
+mod proc;
 mod storage;
 
 use access::{AccessDev, AccessFile, Policy};
+use common::procfs::ProcEntry;
 use common::{
     capable,
     chrdev::{Chrdev, ChrdevRegion, DeviceClass},
@@ -39,6 +41,7 @@ use common::{
     CAP_SYS_ADMIN,
 };
 use pipe::{PipeFile, ScullPipe};
+use proc::{DeviceList, PipeList};
 use storage::Storage;
 
 module! {
@@ -328,12 +331,25 @@ fn scull_ioctl(cmd: u32, arg: usize) -> Result<isize> {
     Ok(old as isize)
 }
 
-/// The loaded module: the device class and the scull0..N and scullpipe0..N devices.
+/// The loaded module: the device class, the devices and their /proc files.
 struct ScullModule {
+    // The /proc files go first: they refer to the devices.
+    _scullmem: ProcEntry<DeviceList>,
+    _scullseq: ProcEntry<DeviceList>,
+    _scullpipe: ProcEntry<PipeList>,
     _devices: Chrdev<ScullFile>,
     _pipes: Chrdev<PipeFile>,
     _access: Chrdev<AccessFile>,
     _class: Arc<DeviceClass>,
+}
+
+/// The data of every device of `family`, for the /proc files.
+fn collect<T: FileOperations<Data = Arc<D>>, D>(family: &Chrdev<T>) -> Result<KVec<Arc<D>>> {
+    let mut all = KVec::with_capacity(family.region().count() as usize, GFP_KERNEL)?;
+    for device in family.devices() {
+        all.push(device.data().clone(), GFP_KERNEL)?;
+    }
+    Ok(all)
 }
 
 /// A module parameter as a non-negative count within `max`, else `EINVAL`.
@@ -392,8 +408,24 @@ impl kernel::Module for ScullModule {
             |i| CString::try_from_fmt(fmt!("{}", ACCESS[i as usize].0)),
             |i| AccessDev::new(ACCESS[i as usize].1, max_size),
         )?;
+        let scullmem = ProcEntry::new(
+            c"scullmem",
+            Arc::new(DeviceList::new(collect(&devices)?, true), GFP_KERNEL)?,
+        )?;
+        let scullseq = ProcEntry::new(
+            c"scullseq",
+            Arc::new(DeviceList::new(collect(&devices)?, false), GFP_KERNEL)?,
+        )?;
+        let scullpipe = ProcEntry::new(
+            c"scullpipe",
+            Arc::new(PipeList::new(collect(&pipes)?), GFP_KERNEL)?,
+        )?;
+
         pr_info!("major {major}, {nr_devs} devices, {nr_pipes} pipes\n");
         Ok(Self {
+            _scullmem: scullmem,
+            _scullseq: scullseq,
+            _scullpipe: scullpipe,
             _devices: devices,
             _pipes: pipes,
             _access: access,

@@ -56,6 +56,23 @@ impl Storage {
         self.size
     }
 
+    /// The quantum size in bytes.
+    pub(crate) fn quantum(&self) -> usize {
+        self.quantum
+    }
+
+    /// Quanta per list item.
+    pub(crate) fn qset(&self) -> usize {
+        self.qset
+    }
+
+    /// For each list item, how many of its quanta are allocated.
+    pub(crate) fn items(&self) -> impl Iterator<Item = usize> + '_ {
+        self.items
+            .iter()
+            .map(|item| item.iter().filter(|q| q.is_some()).count())
+    }
+
     /// Frees everything (scull_trim) and takes a new geometry.
     pub(crate) fn trim(&mut self, quantum: usize, qset: usize) {
         self.items = KVec::new();

@@ -1,0 +1,8 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The C interfaces common/ uses that the 7.3 `kernel::bindings` lacks. bindgen turns the
+ * items allowlisted in common/bindgen_parameters into common/bindings_generated.rs, with the
+ * kernel's own C flags, so layouts always match the kernel being built against.
+ */
+#include <linux/proc_fs.h>
+#include <linux/seq_file.h>
