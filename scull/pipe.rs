@@ -271,6 +271,10 @@ impl FileOperations for PipeFile {
         Ok(mask)
     }
 
+    fn ioctl(_this: &PipeFile, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
+        super::scull_ioctl(cmd, arg)
+    }
+
     fn fasync(this: &PipeFile, file: &File, fd: i32, on: bool) -> Result {
         this.pipe.async_queue.update(fd, file, on)
     }
