@@ -10,6 +10,9 @@
     unreachable_pub,
     missing_docs,
     clippy::all,
+    clippy::pedantic,
+    clippy::restriction,
+    clippy::nursery,
     clippy::undocumented_unsafe_blocks
 )]
 

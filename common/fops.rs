@@ -6,11 +6,13 @@
 //! C header: [`include/linux/fs.h`](srctree/include/linux/fs.h).
 
 use super::chrdev::CharDevice;
+use super::vm::VmMapping;
 use core::marker::PhantomData;
 use kernel::{
     bindings,
     error::VTABLE_DEFAULT_ERROR,
     fs::{file::Offset, File},
+    mm::virt::VmaNew,
     module::this_module,
     prelude::*,
     sync::poll::PollTable,
@@ -68,6 +70,12 @@ impl FasyncQueue {
                 bindings::POLL_IN as i32,
             )
         };
+    }
+}
+
+impl Default for FasyncQueue {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -197,6 +205,26 @@ pub trait FileOperations: Sized + 'static {
         _cmd: u32,
         _arg: usize,
     ) -> Result<isize> {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Sets up the new mapping `vma` of `file` (`f_op->mmap`, called under the mmap write
+    /// lock): checks and adjusts its flags, and returns the [`VmMapping`] that serves its
+    /// faults, which is installed on the VMA only if this succeeds (see
+    /// [`VmMapping::new`](super::vm::VmMapping::new)).
+    ///
+    /// 7.3 also offers `f_op->mmap_prepare`, which sees a `vm_area_desc` instead of the VMA.
+    /// This is `mmap` because (1) the kernel crate wraps exactly this stage (`VmaNew`, as
+    /// `miscdevice` uses it), and (2) counting mappings needs a `vm_private_data` reference
+    /// whose `close` is guaranteed: after a successful `mmap` the VMA is inserted and every
+    /// way out of it runs `vm_ops->close`, whereas `mmap_region` can still fail after
+    /// `mmap_prepare` (new-VMA allocation, the `unacct_error` path) without any callback to
+    /// give the reference back.
+    fn mmap(
+        _this: <Self::Ptr as ForeignOwnable>::Borrowed<'_>,
+        _file: &File,
+        _vma: &VmaNew,
+    ) -> Result<VmMapping> {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 }
@@ -337,7 +365,7 @@ impl<T: FileOperations> FopsVTable<T> {
     unsafe extern "C" fn ioctl(file: *mut bindings::file, cmd: c_uint, arg: c_ulong) -> c_long {
         // SAFETY: The file is open, see `Self::borrow` and `Self::file`.
         let (this, f) = unsafe { (Self::borrow(file), Self::file(file)) };
-        match T::ioctl(this, f, cmd, arg as usize) {
+        match T::ioctl(this, f, cmd, arg) {
             Ok(ret) => ret as c_long,
             Err(e) => e.to_errno() as c_long,
         }
@@ -370,6 +398,30 @@ impl<T: FileOperations> FopsVTable<T> {
         }
     }
 
+    /// # Safety
+    ///
+    /// Called by the mm (`f_op->mmap`) for a file opened through this table, with a new VMA
+    /// under the mmap write lock.
+    unsafe extern "C" fn mmap(
+        file: *mut bindings::file,
+        vma: *mut bindings::vm_area_struct,
+    ) -> c_int {
+        // SAFETY: The file is open (the VMA being set up holds a reference), see
+        // `Self::borrow` and `Self::file`.
+        let (this, f) = unsafe { (Self::borrow(file), Self::file(file)) };
+        // SAFETY: `f_op->mmap` is the stage `VmaNew` stands for: a VMA being set up, not yet
+        // visible to anyone else, under the mmap write lock.
+        let area = unsafe { VmaNew::from_raw(vma) };
+        match T::mmap(this, f, area) {
+            Ok(mapping) => {
+                // SAFETY: This `mmap` call returns success right after.
+                unsafe { mapping.install(area) };
+                0
+            }
+            Err(e) => e.to_errno(),
+        }
+    }
+
     const VTABLE: bindings::file_operations = bindings::file_operations {
         owner: this_module::<T::OwnerModule>().as_ptr(),
         open: Some(Self::open),
@@ -396,6 +448,7 @@ impl<T: FileOperations> FopsVTable<T> {
         } else {
             None
         },
+        mmap: if T::HAS_MMAP { Some(Self::mmap) } else { None },
         ..pin_init::zeroed()
     };
 

@@ -18,9 +18,10 @@
 pub mod bindings;
 pub mod chrdev;
 pub mod fops;
-pub mod procfs;
 #[cfg(ldd3_net)]
 pub mod net;
+pub mod procfs;
+pub mod vm;
 
 /// The capability that guards module-wide settings (`CAP_SYS_ADMIN`).
 pub const CAP_SYS_ADMIN: u32 = bindings::CAP_SYS_ADMIN;

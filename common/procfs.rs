@@ -120,6 +120,9 @@ impl<T: SeqShow> ProcOps<T> {
         unsafe { Self::start(m, pos) }
     }
 
+    /// # Safety
+    ///
+    /// Called by `seq_read`; nothing to release.
     unsafe extern "C" fn stop(_m: *mut bindings::seq_file, _v: *mut c_void) {}
 
     /// # Safety

@@ -74,20 +74,20 @@ impl AccessDev {
         )
     }
 
-    /// Whether the current task may share the device held by `uid` (uid or euid match, or
-    /// `CAP_DAC_OVERRIDE`).
-    fn may_share(uid: Kuid) -> bool {
-        let task = kernel::current!();
-        uid == task.uid() || uid == Kuid::current_euid() || capable(bindings::CAP_DAC_OVERRIDE)
-    }
-
     /// Takes the device for the current user, per the policy.
     fn acquire(&self, file: &File) -> Result {
+        // Who we are, worked out before taking the spinlock (`capable` may audit).
+        let uid = kernel::current!().uid();
+        let euid = Kuid::current_euid();
+        let overrides = self.policy != Policy::Single && capable(bindings::CAP_DAC_OVERRIDE);
+        // The holder's uid or euid is ours, or we may override file permissions.
+        let may_share = |owner: Kuid| owner == uid || owner == euid || overrides;
+
         let mut holder = self.holder.lock();
         loop {
             let busy = match self.policy {
                 Policy::Single => holder.count > 0,
-                _ => holder.count > 0 && !holder.uid.is_some_and(Self::may_share),
+                _ => holder.count > 0 && !holder.uid.is_some_and(may_share),
             };
             if !busy {
                 break;
@@ -104,7 +104,7 @@ impl AccessDev {
             }
         }
         if holder.count == 0 {
-            holder.uid = Some(kernel::current!().uid());
+            holder.uid = Some(uid);
         }
         holder.count += 1;
         Ok(())

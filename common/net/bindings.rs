@@ -15,6 +15,9 @@
     unnecessary_transmutes,
     unsafe_op_in_unsafe_fn,
     clippy::all,
+    clippy::pedantic,
+    clippy::restriction,
+    clippy::nursery,
     clippy::undocumented_unsafe_blocks
 )]
 

@@ -469,7 +469,11 @@ unsafe impl<T: NetDeviceOps> Sync for Registration<T> {}
 impl<T: NetDeviceOps> Registration<T> {
     /// Allocates an Ethernet device named after `name` (a `%d` pattern such as `sn%d`),
     /// applies `config`, initialises its private data with `data` and registers it.
-    pub fn new(name: &CStr, config: &DeviceConfig, data: impl PinInit<T::Data, Error>) -> Result<Self> {
+    pub fn new(
+        name: &CStr,
+        config: &DeviceConfig,
+        data: impl PinInit<T::Data, Error>,
+    ) -> Result<Self> {
         let size = i32::try_from(size_of::<PrivArea<T>>()).map_err(|_| EINVAL)?;
         // SAFETY: `name` is a NUL-terminated string; `setup` is the right callback.
         let dev = unsafe {
@@ -500,7 +504,12 @@ impl<T: NetDeviceOps> Registration<T> {
                 (*raw).watchdog_timeo = i32::try_from(jiffies).unwrap_or(i32::MAX);
             }
             if T::HAS_NAPI_POLL {
-                b::ldd3_netif_napi_add(raw, (*area).napi.get(), Some(OpsTables::<T>::napi_poll), 64);
+                b::ldd3_netif_napi_add(
+                    raw,
+                    (*area).napi.get(),
+                    Some(OpsTables::<T>::napi_poll),
+                    64,
+                );
             }
             if let Err(e) = to_result(b::register_netdev(raw)) {
                 ptr::drop_in_place(&raw mut (*area).data);
@@ -563,6 +572,10 @@ impl<T: NetDeviceOps> OpsTables<T> {
     }
 
     /// `alloc_netdev_mqs` setup: an Ethernet device with this type's operations.
+    /// # Safety
+    ///
+    /// Called by the networking core with pointers valid for the call, on a device of `T`
+    /// (see [`Self::dev`]).
     unsafe extern "C" fn setup(dev: *mut b::net_device) {
         // SAFETY: `dev` is being allocated; nothing else uses it yet.
         unsafe {
@@ -575,6 +588,10 @@ impl<T: NetDeviceOps> OpsTables<T> {
         }
     }
 
+    /// # Safety
+    ///
+    /// Called by the networking core with pointers valid for the call, on a device of `T`
+    /// (see [`Self::dev`]).
     unsafe extern "C" fn open(dev: *mut b::net_device) -> c_int {
         // SAFETY: Called by the stack on a registered device.
         match T::open(unsafe { Self::dev(dev) }) {
@@ -583,6 +600,10 @@ impl<T: NetDeviceOps> OpsTables<T> {
         }
     }
 
+    /// # Safety
+    ///
+    /// Called by the networking core with pointers valid for the call, on a device of `T`
+    /// (see [`Self::dev`]).
     unsafe extern "C" fn stop(dev: *mut b::net_device) -> c_int {
         // SAFETY: Called by the stack on a registered device.
         match T::stop(unsafe { Self::dev(dev) }) {
@@ -591,7 +612,14 @@ impl<T: NetDeviceOps> OpsTables<T> {
         }
     }
 
-    unsafe extern "C" fn start_xmit(skb: *mut b::sk_buff, dev: *mut b::net_device) -> b::netdev_tx_t {
+    /// # Safety
+    ///
+    /// Called by the networking core with pointers valid for the call, on a device of `T`
+    /// (see [`Self::dev`]).
+    unsafe extern "C" fn start_xmit(
+        skb: *mut b::sk_buff,
+        dev: *mut b::net_device,
+    ) -> b::netdev_tx_t {
         // SAFETY: The stack passes an skb it gives up, for a registered device.
         let (skb, dev) = unsafe { (SkBuff(NonNull::new_unchecked(skb)), Self::dev(dev)) };
         match T::start_xmit(skb, dev) {
@@ -604,6 +632,10 @@ impl<T: NetDeviceOps> OpsTables<T> {
         }
     }
 
+    /// # Safety
+    ///
+    /// Called by the networking core with pointers valid for the call, on a device of `T`
+    /// (see [`Self::dev`]).
     unsafe extern "C" fn get_stats64(dev: *mut b::net_device, out: *mut b::rtnl_link_stats64) {
         let mut stats = LinkStats::default();
         // SAFETY: Called by the stack on a registered device.
@@ -622,11 +654,19 @@ impl<T: NetDeviceOps> OpsTables<T> {
         }
     }
 
+    /// # Safety
+    ///
+    /// Called by the networking core with pointers valid for the call, on a device of `T`
+    /// (see [`Self::dev`]).
     unsafe extern "C" fn tx_timeout(dev: *mut b::net_device, txqueue: c_uint) {
         // SAFETY: Called by the watchdog on a registered device.
         T::tx_timeout(unsafe { Self::dev(dev) }, txqueue);
     }
 
+    /// # Safety
+    ///
+    /// Called by the networking core with pointers valid for the call, on a device of `T`
+    /// (see [`Self::dev`]).
     unsafe extern "C" fn change_mtu(dev: *mut b::net_device, new_mtu: c_int) -> c_int {
         let Ok(mtu) = u32::try_from(new_mtu) else {
             return EINVAL.to_errno();
@@ -638,12 +678,20 @@ impl<T: NetDeviceOps> OpsTables<T> {
         }
     }
 
+    /// # Safety
+    ///
+    /// Called by the networking core with pointers valid for the call, on a device of `T`
+    /// (see [`Self::dev`]).
     unsafe extern "C" fn set_mac_address(dev: *mut b::net_device, addr: *mut c_void) -> c_int {
         // SAFETY: `addr` is a `struct sockaddr` whose `sa_data` holds the address.
         let mac = unsafe {
             let sa = addr.cast::<b::sockaddr>();
             let mut mac = [0u8; ETH_ALEN];
-            ptr::copy_nonoverlapping((*sa).sa_data.as_ptr().cast::<u8>(), mac.as_mut_ptr(), ETH_ALEN);
+            ptr::copy_nonoverlapping(
+                (*sa).sa_data.as_ptr().cast::<u8>(),
+                mac.as_mut_ptr(),
+                ETH_ALEN,
+            );
             mac
         };
         // SAFETY: Called by the stack, under RTNL, on a registered device.
@@ -653,6 +701,10 @@ impl<T: NetDeviceOps> OpsTables<T> {
         }
     }
 
+    /// # Safety
+    ///
+    /// Called by the networking core with pointers valid for the call, on a device of `T`
+    /// (see [`Self::dev`]).
     unsafe extern "C" fn create_header(
         skb: *mut b::sk_buff,
         dev: *mut b::net_device,
@@ -677,11 +729,19 @@ impl<T: NetDeviceOps> OpsTables<T> {
         }
     }
 
+    /// # Safety
+    ///
+    /// Called by the networking core with pointers valid for the call, on a device of `T`
+    /// (see [`Self::dev`]).
     unsafe extern "C" fn napi_poll(napi: *mut b::napi_struct, budget: c_int) -> c_int {
         // SAFETY: `napi` was added for a device of `T` by `Registration::new`.
         T::napi_poll(unsafe { Self::dev((*napi).dev) }, budget)
     }
 
+    /// # Safety
+    ///
+    /// Called by the networking core with pointers valid for the call, on a device of `T`
+    /// (see [`Self::dev`]).
     unsafe extern "C" fn get_drvinfo(dev: *mut b::net_device, info: *mut b::ethtool_drvinfo) {
         // SAFETY: Called by ethtool on a registered device, `info` valid for the call.
         let (info_out, dev) = unsafe { (&mut *info, Self::dev(dev)) };
@@ -690,6 +750,10 @@ impl<T: NetDeviceOps> OpsTables<T> {
         copy_cstr(&mut info_out.version, info.version);
     }
 
+    /// # Safety
+    ///
+    /// Called by the networking core with pointers valid for the call, on a device of `T`
+    /// (see [`Self::dev`]).
     unsafe extern "C" fn get_sset_count(_dev: *mut b::net_device, set: c_int) -> c_int {
         if set == b::ethtool_stringset_ETH_SS_STATS as c_int {
             T::ethtool_stat_names().len() as c_int
@@ -698,6 +762,10 @@ impl<T: NetDeviceOps> OpsTables<T> {
         }
     }
 
+    /// # Safety
+    ///
+    /// Called by the networking core with pointers valid for the call, on a device of `T`
+    /// (see [`Self::dev`]).
     unsafe extern "C" fn get_strings(_dev: *mut b::net_device, set: u32, data: *mut u8) {
         if set != b::ethtool_stringset_ETH_SS_STATS {
             return;
@@ -705,11 +773,16 @@ impl<T: NetDeviceOps> OpsTables<T> {
         const LEN: usize = b::ETH_GSTRING_LEN as usize;
         for (i, name) in T::ethtool_stat_names().iter().enumerate() {
             // SAFETY: ethtool gives room for `get_sset_count` strings of ETH_GSTRING_LEN.
-            let slot = unsafe { core::slice::from_raw_parts_mut(data.add(i * LEN).cast::<c_char>(), LEN) };
+            let slot =
+                unsafe { core::slice::from_raw_parts_mut(data.add(i * LEN).cast::<c_char>(), LEN) };
             copy_cstr(slot, name);
         }
     }
 
+    /// # Safety
+    ///
+    /// Called by the networking core with pointers valid for the call, on a device of `T`
+    /// (see [`Self::dev`]).
     unsafe extern "C" fn get_ethtool_stats(
         dev: *mut b::net_device,
         _stats: *mut b::ethtool_stats,
@@ -726,9 +799,21 @@ impl<T: NetDeviceOps> OpsTables<T> {
         ndo_open: Some(Self::open),
         ndo_stop: Some(Self::stop),
         ndo_start_xmit: Some(Self::start_xmit),
-        ndo_get_stats64: if T::HAS_GET_STATS64 { Some(Self::get_stats64) } else { None },
-        ndo_tx_timeout: if T::HAS_TX_TIMEOUT { Some(Self::tx_timeout) } else { None },
-        ndo_change_mtu: if T::HAS_CHANGE_MTU { Some(Self::change_mtu) } else { None },
+        ndo_get_stats64: if T::HAS_GET_STATS64 {
+            Some(Self::get_stats64)
+        } else {
+            None
+        },
+        ndo_tx_timeout: if T::HAS_TX_TIMEOUT {
+            Some(Self::tx_timeout)
+        } else {
+            None
+        },
+        ndo_change_mtu: if T::HAS_CHANGE_MTU {
+            Some(Self::change_mtu)
+        } else {
+            None
+        },
         ndo_set_mac_address: if T::HAS_SET_MAC_ADDRESS {
             Some(Self::set_mac_address)
         } else {
@@ -746,10 +831,22 @@ impl<T: NetDeviceOps> OpsTables<T> {
     };
 
     const ETHTOOL_OPS: b::ethtool_ops = b::ethtool_ops {
-        get_drvinfo: if T::HAS_DRIVER_INFO { Some(Self::get_drvinfo) } else { None },
+        get_drvinfo: if T::HAS_DRIVER_INFO {
+            Some(Self::get_drvinfo)
+        } else {
+            None
+        },
         get_link: Some(b::ethtool_op_get_link),
-        get_sset_count: if T::HAS_ETHTOOL_STATS { Some(Self::get_sset_count) } else { None },
-        get_strings: if T::HAS_ETHTOOL_STATS { Some(Self::get_strings) } else { None },
+        get_sset_count: if T::HAS_ETHTOOL_STATS {
+            Some(Self::get_sset_count)
+        } else {
+            None
+        },
+        get_strings: if T::HAS_ETHTOOL_STATS {
+            Some(Self::get_strings)
+        } else {
+            None
+        },
         get_ethtool_stats: if T::HAS_ETHTOOL_STATS {
             Some(Self::get_ethtool_stats)
         } else {

@@ -1,0 +1,512 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Mapping driver memory into user space: blocks of zeroed pages ([`PageBlock`]), the
+//! [`VmOperations`] trait and the C `vm_operations_struct` built from it ([`VmOpsVTable`]), the
+//! view of one page fault ([`VmFault`]), and [`VmMapping`], what
+//! [`FileOperations::mmap`](super::fops::FileOperations::mmap) returns to install them.
+//!
+//! Page lifetimes: a [`PageBlock`] owns one reference on its (compound) page; every PTE that
+//! [`VmFault::insert`] creates takes a reference of its own (`vm_insert_pages` does
+//! `folio_get`) that the unmap drops. So a block may be dropped while mapped without freeing
+//! memory a mapping can still reach; drivers that want mappings and contents to agree refuse
+//! truncation while mapped on top of that.
+//!
+//! C headers: [`include/linux/mm.h`](srctree/include/linux/mm.h),
+//! [`include/linux/gfp.h`](srctree/include/linux/gfp.h).
+
+use core::{cell::Cell, ffi::c_void, marker::PhantomData, ops::Range, ptr::NonNull};
+use kernel::{
+    bindings,
+    mm::virt::{VmaNew, VmaRef},
+    page::{PAGE_SHIFT, PAGE_SIZE},
+    prelude::*,
+    sync::{Arc, ArcBorrow},
+    types::ForeignOwnable,
+};
+
+/// The largest order the page allocator hands out (`MAX_PAGE_ORDER`).
+pub const MAX_ORDER: u32 = bindings::MAX_PAGE_ORDER;
+
+/// `__GFP_COMP`: bindgen cannot evaluate the C macro (a `__force` cast), so it is rebuilt from
+/// its bit number exactly as `include/linux/gfp_types.h` defines it.
+const GFP_COMP: bindings::gfp_t = 1 << bindings::___GFP_COMP_BIT;
+
+/// A block of `1 << order` physically contiguous, zeroed pages: a compound page when the order
+/// is above 0 (so that `vm_insert_page` may map its tail pages, and every page of it shares one
+/// reference count).
+///
+/// # Invariants
+///
+/// `head` is the first page of an allocation of order `order` made by the page allocator
+/// (with `__GFP_COMP` when `order > 0`), on which this value owns one reference, dropped
+/// exactly once, on drop. The `struct page`s of the block are contiguous
+/// (`folio_page(folio, n) == &folio->page + n`).
+pub struct PageBlock {
+    head: NonNull<bindings::page>,
+    order: u32,
+}
+
+// SAFETY: The block is plain memory owned through a page reference, which may be dropped from
+// any thread.
+unsafe impl Send for PageBlock {}
+// SAFETY: `&self` methods only read the memory, with raw copies (see `copy_out`).
+unsafe impl Sync for PageBlock {}
+
+impl PageBlock {
+    /// Allocates a zeroed block of `1 << order` pages; `EINVAL` above [`MAX_ORDER`], `ENOMEM`
+    /// when there is no such contiguous memory.
+    pub fn new(order: u32) -> Result<Self> {
+        if order > MAX_ORDER {
+            return Err(EINVAL);
+        }
+        let mut gfp = bindings::GFP_KERNEL | bindings::__GFP_ZERO;
+        if order > 0 {
+            gfp |= GFP_COMP | bindings::__GFP_NOWARN;
+        }
+        // SAFETY: Any flags and an order up to `MAX_PAGE_ORDER` are valid; `NUMA_NO_NODE`
+        // picks the local node. The function is exported (`alloc_pages` itself is a macro).
+        let page = unsafe { bindings::alloc_pages_node_noprof(bindings::NUMA_NO_NODE, gfp, order) };
+        // INVARIANT: a non-NULL result is a new allocation with one reference, ours.
+        NonNull::new(page)
+            .map(|head| Self { head, order })
+            .ok_or(ENOMEM)
+    }
+
+    /// The order of the block.
+    pub fn order(&self) -> u32 {
+        self.order
+    }
+
+    /// Pages in the block.
+    pub fn pages(&self) -> usize {
+        1 << self.order
+    }
+
+    /// Bytes in the block.
+    pub fn size(&self) -> usize {
+        PAGE_SIZE << self.order
+    }
+
+    /// The `index`-th page of the block, to be mapped with [`VmFault::insert`].
+    pub fn page(&self, index: usize) -> Option<PageRef<'_>> {
+        (index < self.pages()).then_some(PageRef { block: self, index })
+    }
+
+    /// The `struct page` of page `index`.
+    ///
+    /// # Safety
+    ///
+    /// `index < self.pages()`.
+    unsafe fn page_ptr(&self, index: usize) -> *mut bindings::page {
+        // SAFETY: By the type invariant the block's `struct page`s are contiguous, and `index`
+        // is in the block.
+        unsafe { self.head.as_ptr().add(index) }
+    }
+
+    /// Calls `f(page_offset, chunk_offset, len)` for the pieces of `offset .. offset + len`
+    /// that fall in each page, after checking the range is inside the block.
+    fn for_each_page(
+        &self,
+        offset: usize,
+        len: usize,
+        mut f: impl FnMut(usize, usize, usize, usize),
+    ) -> Result {
+        let end = offset.checked_add(len).ok_or(EINVAL)?;
+        if end > self.size() {
+            return Err(EINVAL);
+        }
+        let mut done = 0;
+        while done < len {
+            let at = offset + done;
+            let (index, in_page) = (at >> PAGE_SHIFT, at & (PAGE_SIZE - 1));
+            let n = (PAGE_SIZE - in_page).min(len - done);
+            f(index, in_page, done, n);
+            done += n;
+        }
+        Ok(())
+    }
+
+    /// Copies `dst.len()` bytes from the block, starting at `offset`; `EINVAL` if that goes
+    /// past the end of the block.
+    ///
+    /// User space may write the block through a mapping at the same time: the copy is made
+    /// with raw pointer copies (no reference to the pages is ever formed), like a copy from
+    /// memory a device writes by DMA, and simply sees some mix of old and new bytes.
+    pub fn copy_out(&self, offset: usize, dst: &mut [u8]) -> Result {
+        self.for_each_page(offset, dst.len(), |index, in_page, at, n| {
+            // SAFETY: `index` is in the block (checked by `for_each_page`); the page is ours
+            // (type invariant), `kmap_local_page` gives its address until `kunmap_local`, and
+            // `in_page + n <= PAGE_SIZE`, `at + n <= dst.len()`.
+            unsafe {
+                let addr = bindings::kmap_local_page(self.page_ptr(index)).cast::<u8>();
+                core::ptr::copy_nonoverlapping(addr.add(in_page), dst.as_mut_ptr().add(at), n);
+                bindings::kunmap_local(addr.cast::<c_void>());
+            }
+        })
+    }
+
+    /// Copies `src` into the block at `offset`; `EINVAL` if that goes past the end of the
+    /// block. `&mut self` serialises the kernel's own writers; user space racing through a
+    /// mapping is handled as for [`Self::copy_out`].
+    pub fn copy_in(&mut self, offset: usize, src: &[u8]) -> Result {
+        self.for_each_page(offset, src.len(), |index, in_page, at, n| {
+            // SAFETY: As in `copy_out`, with `src` the source.
+            unsafe {
+                let addr = bindings::kmap_local_page(self.page_ptr(index)).cast::<u8>();
+                core::ptr::copy_nonoverlapping(src.as_ptr().add(at), addr.add(in_page), n);
+                bindings::kunmap_local(addr.cast::<c_void>());
+            }
+        })
+    }
+}
+
+impl Drop for PageBlock {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant we own one reference on an allocation of this order.
+        // Mappings hold references of their own, so this frees the memory only if none is
+        // left (for a compound page `__free_pages` is a reference drop on the whole folio).
+        unsafe { bindings::__free_pages(self.head.as_ptr(), self.order) };
+    }
+}
+
+/// One page of a [`PageBlock`], borrowed: the block outlives any use of it.
+#[derive(Clone, Copy)]
+pub struct PageRef<'a> {
+    block: &'a PageBlock,
+    index: usize,
+}
+
+impl PageRef<'_> {
+    fn as_ptr(&self) -> *mut bindings::page {
+        // SAFETY: `PageBlock::page` only makes `PageRef`s with an index inside the block.
+        unsafe { self.block.page_ptr(self.index) }
+    }
+}
+
+/// Why a fault could not be served.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultError {
+    /// Nothing may be mapped there (beyond the end, in a hole): the access gets `SIGBUS`.
+    SigBus,
+    /// Out of memory (`VM_FAULT_OOM`).
+    Oom,
+}
+
+/// The fault-around window for a fault at page offset `pgoff` (virtual page number
+/// `vpage`) in a mapping covering virtual pages `vma_pages`: the page offsets of the up to
+/// `max` pages of the naturally aligned group of `max` virtual pages holding `vpage`, clipped
+/// to the mapping, as `do_fault_around` does. `max` must be a power of two up to
+/// `PTRS_PER_PTE`, so the window never spans two page tables. The result always contains
+/// `pgoff`.
+pub fn fault_window(
+    pgoff: usize,
+    vpage: usize,
+    vma_pages: Range<usize>,
+    max: usize,
+) -> Range<usize> {
+    if max <= 1 || !max.is_power_of_two() || !vma_pages.contains(&vpage) {
+        return pgoff..pgoff + 1;
+    }
+    let first = (vpage & !(max - 1)).max(vma_pages.start);
+    let end = (vpage & !(max - 1)).saturating_add(max).min(vma_pages.end);
+    // `first <= vpage < end`, and `pgoff >= vpage - vma_pages.start >= vpage - first`.
+    pgoff - (vpage - first)..pgoff + (end - vpage)
+}
+
+/// Largest batch [`VmFault::insert`] maps with one `vm_insert_pages` call.
+const BATCH: usize = 16;
+
+/// One page fault in a mapping installed through [`VmMapping`].
+///
+/// # Invariants
+///
+/// `vmf` is the `struct vm_fault` of a fault being handled by [`VmOpsVTable::fault`] on a
+/// VMA with `VM_MIXEDMAP` set, valid for `'a`; its VMA is read-locked (mmap or per-VMA lock).
+pub struct VmFault<'a> {
+    vmf: NonNull<bindings::vm_fault>,
+    /// Whether the faulting page is mapped now (by us or by a racing fault).
+    mapped: Cell<bool>,
+    /// The error of the last failed insertion, if any.
+    error: Cell<Option<Error>>,
+    _p: PhantomData<&'a bindings::vm_fault>,
+}
+
+impl VmFault<'_> {
+    fn vma(&self) -> &bindings::vm_area_struct {
+        // SAFETY: By the type invariant `vmf` and its VMA are valid; the VMA's range and page
+        // offset do not change while it is locked for the fault.
+        unsafe { &*self.vmf.as_ref().__bindgen_anon_1.vma }
+    }
+
+    /// The page offset (in the file, `vm_pgoff` included) of the faulting page.
+    pub fn pgoff(&self) -> usize {
+        // SAFETY: By the type invariant `vmf` is valid; `pgoff` is a constant of the fault.
+        unsafe { self.vmf.as_ref().__bindgen_anon_1.pgoff }
+    }
+
+    /// Whether the fault is a write access.
+    pub fn is_write(&self) -> bool {
+        // SAFETY: As for `pgoff`.
+        let flags = unsafe { self.vmf.as_ref().flags };
+        flags & bindings::fault_flag_FAULT_FLAG_WRITE != 0
+    }
+
+    /// The virtual page number of the faulting address, and the virtual pages of the VMA.
+    fn vpages(&self) -> (usize, Range<usize>) {
+        // SAFETY: As for `pgoff`.
+        let address = unsafe { self.vmf.as_ref().__bindgen_anon_1.address };
+        // SAFETY: `vm_start`/`vm_end` are stable while the VMA is locked.
+        let (start, end) = unsafe {
+            let range = &self.vma().__bindgen_anon_1.__bindgen_anon_1;
+            (range.vm_start, range.vm_end)
+        };
+        (
+            address >> PAGE_SHIFT,
+            start >> PAGE_SHIFT..end >> PAGE_SHIFT,
+        )
+    }
+
+    /// The page offsets worth mapping together with the faulting one: the aligned group of up
+    /// to `max` (a power of two, at most 16 are used) neighbouring pages inside the mapping.
+    pub fn window(&self, max: usize) -> Range<usize> {
+        let (vpage, vma_pages) = self.vpages();
+        fault_window(self.pgoff(), vpage, vma_pages, max.min(BATCH))
+    }
+
+    /// Maps `pages` at the consecutive page offsets from `first_pgoff` on, with the mapping's
+    /// protection (`vm_insert_pages`: each PTE takes its own page reference). Offsets outside
+    /// the mapping and already mapped ones are skipped. Returns how many pages were mapped.
+    /// The fault succeeds if the faulting page is mapped when the handler returns.
+    pub fn insert(&self, first_pgoff: usize, pages: &[PageRef<'_>]) -> usize {
+        let vma = self.vma();
+        let (_, vma_pages) = self.vpages();
+        let vm_pgoff = vma.vm_pgoff;
+        let fault = self.pgoff();
+        let mut done = 0;
+        let mut i = 0;
+        while i < pages.len() {
+            let pgoff = first_pgoff.saturating_add(i);
+            // The virtual page of `pgoff`, if it is inside the VMA.
+            let Some(vpage) = pgoff
+                .checked_sub(vm_pgoff)
+                .and_then(|rel| rel.checked_add(vma_pages.start))
+                .filter(|v| vma_pages.contains(v))
+            else {
+                i += 1;
+                continue;
+            };
+            let n = (pages.len() - i).min(BATCH).min(vma_pages.end - vpage);
+            let mut batch = [core::ptr::null_mut::<bindings::page>(); BATCH];
+            for (slot, page) in batch.iter_mut().zip(&pages[i..i + n]) {
+                *slot = page.as_ptr();
+            }
+            let mut left = n;
+            // SAFETY: The VMA is locked for the fault and has `VM_MIXEDMAP` (type invariant),
+            // so `vm_insert_pages` may run here without the mmap write lock; the `n` pages
+            // are live pages of `PageBlock`s borrowed for the call, and the range
+            // `vpage .. vpage + n` is inside the VMA.
+            let ret = unsafe {
+                bindings::vm_insert_pages(
+                    core::ptr::from_ref(vma).cast_mut(),
+                    vpage << PAGE_SHIFT,
+                    batch.as_mut_ptr(),
+                    &mut left,
+                )
+            };
+            let mapped = n - left;
+            if (pgoff..pgoff + mapped).contains(&fault) {
+                self.mapped.set(true);
+            }
+            done += mapped;
+            i += mapped;
+            if ret != 0 {
+                // Page `i` was not mapped: already present (another fault got there first,
+                // which is as good) or a real error; skip it either way.
+                let err = Error::from_errno(ret);
+                if err == EBUSY {
+                    if first_pgoff.saturating_add(i) == fault {
+                        self.mapped.set(true);
+                    }
+                } else {
+                    self.error.set(Some(err));
+                }
+                i += 1;
+            }
+        }
+        done
+    }
+}
+
+/// Operations of a mapping: its `vm_operations_struct`, built by [`VmOpsVTable`].
+///
+/// Each VMA holds its own `Arc<Self>` in `vm_private_data`: [`VmMapping::new`] gives one to
+/// the VMA being created; `open` runs for every copy the kernel makes of a VMA (fork, split,
+/// mremap) after it got a clone; `close` runs for each VMA being removed, before its
+/// reference is dropped. `open` and `close` therefore pair up exactly, with the first mapping
+/// counted by the driver's `mmap`.
+#[vtable]
+pub trait VmOperations: Send + Sync + Sized + 'static {
+    /// A copy of a mapping of `self` came into being (`vma`).
+    fn open(&self, _vma: &VmaRef) {}
+
+    /// A mapping of `self` is going away (its pages are already unmapped).
+    fn close(&self, _vma: &VmaRef) {}
+
+    /// Serves a fault at [`VmFault::pgoff`]: maps the page there (and possibly neighbours)
+    /// with [`VmFault::insert`], or fails. Returning `Ok` without the faulting page mapped
+    /// is a `SIGBUS` (never a retry loop). Runs in process context with the VMA read-locked
+    /// (under `mmap_lock` or the per-VMA lock), so it may sleep and take the driver's locks;
+    /// those locks must then never be held across an access to user memory.
+    fn fault(&self, vmf: &VmFault<'_>) -> Result<(), FaultError>;
+}
+
+/// The C `vm_operations_struct` of a [`VmOperations`] implementation.
+pub(crate) struct VmOpsVTable<T: VmOperations>(PhantomData<T>);
+
+impl<T: VmOperations> VmOpsVTable<T> {
+    /// Borrows the `Arc<T>` of `vma`.
+    ///
+    /// # Safety
+    ///
+    /// `vma` is a live VMA that uses this table, and `close` has not run for it.
+    unsafe fn data<'a>(vma: *const bindings::vm_area_struct) -> ArcBorrow<'a, T> {
+        // SAFETY: `VmMapping::install` (first VMA) and `open` (its copies) stored the result
+        // of `Arc::into_foreign` there; only `close` takes it back.
+        unsafe { <Arc<T> as ForeignOwnable>::borrow((*vma).vm_private_data.cast()) }
+    }
+
+    /// # Safety
+    ///
+    /// Called by the mm on a new copy of a VMA using this table (`vm_private_data` copied).
+    unsafe extern "C" fn open(vma: *mut bindings::vm_area_struct) {
+        // SAFETY: The copy carries the original's pointer, and the original (still alive, or
+        // being replaced under the mmap write lock) holds its reference.
+        let data: Arc<T> = unsafe { Self::data(vma) }.into();
+        // SAFETY: `vma` is valid and write-locked; the new VMA now owns a reference of its
+        // own (the same pointer: `Arc::into_foreign` is the address of the shared object).
+        unsafe { (*vma).vm_private_data = data.into_foreign().cast() };
+        // SAFETY: `vma` now uses the table with its own reference; it is valid for the call.
+        unsafe { Self::data(vma).open(VmaRef::from_raw(vma)) };
+    }
+
+    /// # Safety
+    ///
+    /// Called by the mm on a VMA using this table that is being removed.
+    unsafe extern "C" fn close(vma: *mut bindings::vm_area_struct) {
+        // SAFETY: The VMA owns the reference stored in `vm_private_data`; `close` runs once.
+        let data =
+            unsafe { <Arc<T> as ForeignOwnable>::from_foreign((*vma).vm_private_data.cast()) };
+        // SAFETY: `vma` is valid for the call.
+        data.close(unsafe { VmaRef::from_raw(vma) });
+    }
+
+    /// # Safety
+    ///
+    /// Called by the mm for a fault in a VMA using this table.
+    unsafe extern "C" fn fault(vmf: *mut bindings::vm_fault) -> bindings::vm_fault_t {
+        // SAFETY: `vmf` is valid for the call and its VMA is locked.
+        let data = unsafe { Self::data((*vmf).__bindgen_anon_1.vma) };
+        let view = VmFault {
+            // SAFETY: The mm never passes NULL.
+            vmf: unsafe { NonNull::new_unchecked(vmf) },
+            mapped: Cell::new(false),
+            error: Cell::new(None),
+            _p: PhantomData,
+        };
+        let reason = match data.fault(&view) {
+            Ok(()) if view.mapped.get() => bindings::vm_fault_reason_VM_FAULT_NOPAGE,
+            Ok(()) if view.error.get() == Some(ENOMEM) => bindings::vm_fault_reason_VM_FAULT_OOM,
+            Ok(()) | Err(FaultError::SigBus) => bindings::vm_fault_reason_VM_FAULT_SIGBUS,
+            Err(FaultError::Oom) => bindings::vm_fault_reason_VM_FAULT_OOM,
+        };
+        reason as bindings::vm_fault_t
+    }
+
+    /// `map_pages` that maps nothing.
+    ///
+    /// The real fault-around happens in `fault`, which maps the faulting page's present
+    /// neighbours with one `vm_insert_pages` (see [`VmFault::window`]). `map_pages` cannot do
+    /// it in 7.3: `do_fault_around` calls it under `rcu_read_lock()`, where neither the
+    /// driver's mutex nor the page-table allocation in `vm_insert_pages` may sleep. It is
+    /// still provided because its presence is what `vmf_can_call_fault` checks before letting
+    /// `fault` run under the per-VMA lock; without it every fault first fails with
+    /// `VM_FAULT_RETRY` and is taken again under `mmap_lock`. Mapping nothing is allowed
+    /// (page-cache `map_pages` skips pages that are not ready too); the fault path then calls
+    /// `fault` as usual.
+    ///
+    /// # Safety
+    ///
+    /// Called by the mm for a VMA using this table (nothing is dereferenced).
+    unsafe extern "C" fn map_pages(
+        _vmf: *mut bindings::vm_fault,
+        _start: kernel::ffi::c_ulong,
+        _end: kernel::ffi::c_ulong,
+    ) -> bindings::vm_fault_t {
+        0
+    }
+
+    const VTABLE: bindings::vm_operations_struct = bindings::vm_operations_struct {
+        open: Some(Self::open),
+        close: Some(Self::close),
+        fault: Some(Self::fault),
+        map_pages: Some(Self::map_pages),
+        ..pin_init::zeroed()
+    };
+}
+
+/// What a driver's `mmap` returns: the operations and data to install on the new VMA.
+///
+/// The file-operations wrapper installs it only when `mmap` succeeds, which is exactly when
+/// the mm guarantees a matching `close` (the VMA is inserted, and every way out of it runs
+/// `close`); if `mmap` fails, the data is simply dropped.
+pub struct VmMapping {
+    ops: &'static bindings::vm_operations_struct,
+    data: *mut c_void,
+    drop_data: unsafe fn(*mut c_void),
+}
+
+impl VmMapping {
+    /// Maps with the operations of `T`, the new VMA owning `data`.
+    pub fn new<T: VmOperations>(data: Arc<T>) -> Self {
+        /// # Safety
+        ///
+        /// `p` came from `Arc::<T>::into_foreign` and is not used afterwards.
+        unsafe fn drop_arc<T: VmOperations>(p: *mut c_void) {
+            // SAFETY: By the contract above.
+            drop(unsafe { <Arc<T> as ForeignOwnable>::from_foreign(p.cast()) });
+        }
+        Self {
+            ops: &VmOpsVTable::<T>::VTABLE,
+            data: data.into_foreign().cast(),
+            drop_data: drop_arc::<T>,
+        }
+    }
+
+    /// Installs the operations on `vma` and sets `VM_MIXEDMAP` on it, which lets the fault
+    /// handler insert pages under the mmap read lock or the per-VMA lock.
+    ///
+    /// # Safety
+    ///
+    /// `vma` is the VMA of the `f_op->mmap` call that is about to return success.
+    pub(crate) unsafe fn install(self, vma: &VmaNew) {
+        let _ = vma.set_mixedmap();
+        let raw = vma.as_ptr();
+        // SAFETY: The VMA is being set up under the mmap write lock and is ours to fill in;
+        // from now on it owns `data`, given back by `VmOpsVTable::close`.
+        unsafe {
+            (*raw).vm_ops = self.ops;
+            (*raw).vm_private_data = self.data;
+        }
+        core::mem::forget(self);
+    }
+}
+
+impl Drop for VmMapping {
+    fn drop(&mut self) {
+        // SAFETY: Not installed (`install` forgets `self`), so `data` is still ours.
+        unsafe { (self.drop_data)(self.data) };
+    }
+}
+
+// SAFETY: `data` is an `Arc<T>` with `T: Send + Sync`.
+unsafe impl Send for VmMapping {}

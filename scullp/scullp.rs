@@ -1,0 +1,494 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! scullp, LDD3 chapter 15: scull whose blocks are whole (zeroed) pages, and which can be
+//! mapped into user space.
+//!
+//! `/dev/scullp0` .. `/dev/scullp3` behave as scull0..3 (read, write, llseek, truncation by an
+//! `O_WRONLY` open), answer the `'K'` ioctls for the page order and the qset, and support
+//! `mmap`: pages are supplied on demand by a fault handler, which also maps the present
+//! neighbours of the faulting page in the same fault (fault-around).
+//!
+//! Locking, and how it differs from the book:
+//! - The fault handler runs with the VMA read-locked (`mmap_lock` or the per-VMA lock) and
+//!   takes the device mutex. So the device mutex is never held while user memory is
+//!   accessed: `read` copies from the pages into a bounce buffer under the mutex, drops it,
+//!   then copies to user space (and `write` the other way round). A `read` into a buffer
+//!   that is a mapping of the same device therefore faults with no lock of ours held: no
+//!   ABBA between `mmap_lock` and the device lock, no deadlock.
+//! - A fault past the end or in a hole is `SIGBUS` (the book returned NOPAGE with nothing
+//!   mapped, and the access retried forever).
+//! - Mappings of any order work: blocks are compound pages (`__GFP_COMP`), whose tail pages
+//!   `vm_insert_page` accepts (the book refused mapping with `ENODEV` when the order was not 0).
+//! - Truncation (`O_WRONLY` open) is refused with `EBUSY` while any mapping exists; the live
+//!   VMAs are counted by `mmap` (the first one) and the vm `open`/`close` operations (copies
+//!   made by fork, split or mremap, and removal).
+
+#![deny(unsafe_code)]
+
+use kernel::{
+    fs::{
+        file::{flags, Offset},
+        File,
+    },
+    ioctl::{_IO, _IOC_NR, _IOC_TYPE, _IOR, _IOW, _IOWR},
+    mm::virt::{VmaNew, VmaRef},
+    new_mutex,
+    prelude::*,
+    str::CString,
+    sync::{
+        atomic::{Atomic, Relaxed},
+        Arc, ArcBorrow, Mutex,
+    },
+    uaccess::{UserPtr, UserSlice, UserSliceReader, UserSliceWriter},
+};
+
+#[allow(unsafe_code)]
+#[path = "../common/lib.rs"]
+pub mod common;
+mod storage;
+
+use common::{
+    capable,
+    chrdev::{Chrdev, ChrdevRegion, DeviceClass},
+    fops::{FileOperations, SeekFrom},
+    vm::{FaultError, VmFault, VmMapping, VmOperations, MAX_ORDER},
+    CAP_SYS_ADMIN,
+};
+use storage::Storage;
+
+module! {
+    type: ScullpModule,
+    name: "scullp",
+    authors: ["The ldd3-rust authors"],
+    description: "LDD3 scullp: page-backed scull devices that can be mapped",
+    license: "GPL",
+    params: {
+        scullp_major: i32 {
+            default: 0,
+            description: "Major number (0: dynamic)",
+        },
+        scullp_devs: i32 {
+            default: 4,
+            description: "Number of scullp devices",
+        },
+        scullp_qset: i32 {
+            default: 500,
+            description: "Blocks per list item (1..=65536)",
+        },
+        scullp_order: i32 {
+            default: 0,
+            description: "Page order of a block (0..=10): a block is PAGE_SIZE << order bytes",
+        },
+        scullp_fault_around: i32 {
+            default: 16,
+            description: "Pages mapped per fault at most (1, 2, 4, 8 or 16; 1: no fault-around)",
+        },
+        scullp_max_size: i64 {
+            default: 128 << 20,
+            description: "Bytes a device can hold; writes past it fail with EFBIG",
+        },
+    },
+}
+
+/// Bounds of the order (the page allocator's `MAX_PAGE_ORDER`).
+const ORDER_RANGE: (i32, i32) = (0, MAX_ORDER as i32);
+/// Bounds of the qset.
+const QSET_RANGE: (i32, i32) = (1, 1 << 16);
+
+/// Bytes moved per locked step of `read`/`write` (the bounce buffer's size at most).
+const BOUNCE: usize = 64 << 10;
+/// Pages mapped per fault at most: the faulting one and its present neighbours in the aligned
+/// group of this many pages (the page cache's default `fault_around_bytes`, 64 KiB). The
+/// `scullp_fault_around` parameter may lower it (the bench compares).
+const FAULT_AROUND: usize = 16;
+
+/// The fault-around group size in use (a power of two up to [`FAULT_AROUND`]).
+static FAULT_AROUND_PAGES: Atomic<i32> = Atomic::new(FAULT_AROUND as i32);
+
+/// ioctl magic number of scullp.
+const SCULLP_IOC_MAGIC: u32 = b'K' as u32;
+const SCULLP_IOCRESET: u32 = _IO(SCULLP_IOC_MAGIC, 0);
+const SCULLP_IOCSORDER: u32 = _IOW::<i32>(SCULLP_IOC_MAGIC, 1);
+const SCULLP_IOCTORDER: u32 = _IO(SCULLP_IOC_MAGIC, 2);
+const SCULLP_IOCGORDER: u32 = _IOR::<i32>(SCULLP_IOC_MAGIC, 3);
+const SCULLP_IOCQORDER: u32 = _IO(SCULLP_IOC_MAGIC, 4);
+const SCULLP_IOCXORDER: u32 = _IOWR::<i32>(SCULLP_IOC_MAGIC, 5);
+const SCULLP_IOCHORDER: u32 = _IO(SCULLP_IOC_MAGIC, 6);
+const SCULLP_IOCSQSET: u32 = _IOW::<i32>(SCULLP_IOC_MAGIC, 7);
+const SCULLP_IOCTQSET: u32 = _IO(SCULLP_IOC_MAGIC, 8);
+const SCULLP_IOCGQSET: u32 = _IOR::<i32>(SCULLP_IOC_MAGIC, 9);
+const SCULLP_IOCQQSET: u32 = _IO(SCULLP_IOC_MAGIC, 10);
+const SCULLP_IOCXQSET: u32 = _IOWR::<i32>(SCULLP_IOC_MAGIC, 11);
+const SCULLP_IOCHQSET: u32 = _IO(SCULLP_IOC_MAGIC, 12);
+const SCULLP_IOC_MAXNR: u32 = 12;
+
+/// A module-wide value that the ioctls read and change; devices pick it up at truncation.
+struct Setting {
+    value: Atomic<i32>,
+    range: (i32, i32),
+}
+
+impl Setting {
+    const fn new(range: (i32, i32)) -> Self {
+        Self {
+            value: Atomic::new(0),
+            range,
+        }
+    }
+
+    fn get(&self) -> i32 {
+        self.value.load(Relaxed)
+    }
+
+    /// `value` if it is in range, else `EINVAL`.
+    fn check(&self, value: i64) -> Result<i32> {
+        i32::try_from(value)
+            .ok()
+            .filter(|v| (self.range.0..=self.range.1).contains(v))
+            .ok_or(EINVAL)
+    }
+
+    /// Sets a checked value and returns the previous one.
+    fn replace(&self, value: i64) -> Result<i32> {
+        Ok(self.value.xchg(self.check(value)?, Relaxed))
+    }
+}
+
+static ORDER: Setting = Setting::new(ORDER_RANGE);
+static QSET: Setting = Setting::new(QSET_RANGE);
+
+/// The current geometry for a device being truncated.
+fn geometry() -> (u32, usize) {
+    // Both settings are always within their (non-negative) ranges.
+    (ORDER.get() as u32, QSET.get() as usize)
+}
+
+/// The user's `int` at `arg`.
+fn read_int(arg: usize) -> Result<i32> {
+    UserSlice::new(UserPtr::from_addr(arg), size_of::<i32>())
+        .reader()
+        .read::<i32>()
+}
+
+/// Stores `value` as an `int` at `arg`.
+fn write_int(arg: usize, value: i32) -> Result {
+    UserSlice::new(UserPtr::from_addr(arg), size_of::<i32>())
+        .writer()
+        .write(&value)
+}
+
+/// Fails with `EPERM` unless the caller may change module-wide settings.
+fn require_admin() -> Result {
+    if capable(CAP_SYS_ADMIN) {
+        Ok(())
+    } else {
+        Err(EPERM)
+    }
+}
+
+/// What the device mutex protects.
+struct Inner {
+    storage: Storage,
+    /// Live VMAs mapping the device.
+    vmas: usize,
+}
+
+/// One scullp device.
+#[pin_data]
+struct ScullpDev {
+    #[pin]
+    inner: Mutex<Inner>,
+}
+
+impl ScullpDev {
+    fn new(max_size: usize) -> Result<Arc<Self>> {
+        let (order, qset) = geometry();
+        Arc::pin_init(
+            pin_init!(Self {
+                inner <- new_mutex!(Inner {
+                    storage: Storage::new(order, qset, max_size),
+                    vmas: 0,
+                }),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    /// Opening write-only truncates the device and gives it the current geometry; refused
+    /// with `EBUSY` while the device is mapped (the mappings would go on showing freed data).
+    fn truncate_if_write_only(&self, file: &File) -> Result {
+        if file.flags() & flags::O_ACCMODE != flags::O_WRONLY {
+            return Ok(());
+        }
+        let mut inner = self.inner.lock();
+        if inner.vmas > 0 {
+            return Err(EBUSY);
+        }
+        let (order, qset) = geometry();
+        inner.storage.trim(order, qset);
+        Ok(())
+    }
+
+    fn size(&self) -> usize {
+        self.inner.lock().storage.size()
+    }
+}
+
+#[vtable]
+impl VmOperations for ScullpDev {
+    fn open(&self, _vma: &VmaRef) {
+        self.inner.lock().vmas += 1;
+    }
+
+    fn close(&self, _vma: &VmaRef) {
+        let mut inner = self.inner.lock();
+        inner.vmas = inner.vmas.saturating_sub(1);
+    }
+
+    /// Maps the page at the fault's offset and its present neighbours in one go; `SIGBUS`
+    /// beyond the end or in a hole. The mutex is held while inserting, so no block can be
+    /// freed under us (and truncation is refused while mapped anyway); each PTE takes its own
+    /// page reference.
+    fn fault(&self, vmf: &VmFault<'_>) -> Result<(), FaultError> {
+        let inner = self.inner.lock();
+        let storage = &inner.storage;
+        let here = storage.page_at(vmf.pgoff()).ok_or(FaultError::SigBus)?;
+        let window = vmf.window(FAULT_AROUND_PAGES.load(Relaxed) as usize);
+        // Insert runs of consecutive present pages (holes and the end split them).
+        let mut run = [here; FAULT_AROUND];
+        let (mut len, mut first) = (0, window.start);
+        for pgoff in window {
+            match storage.page_at(pgoff) {
+                Some(page) if len < FAULT_AROUND => {
+                    if len == 0 {
+                        first = pgoff;
+                    }
+                    run[len] = page;
+                    len += 1;
+                }
+                _ => {
+                    vmf.insert(first, &run[..len]);
+                    len = 0;
+                }
+            }
+        }
+        vmf.insert(first, &run[..len]);
+        Ok(())
+    }
+}
+
+/// The file operations of scullp0..3.
+struct ScullpFile;
+
+#[vtable]
+impl FileOperations for ScullpFile {
+    type Data = Arc<ScullpDev>;
+    type Ptr = Arc<ScullpDev>;
+
+    fn open(dev: &Arc<ScullpDev>, file: &File) -> Result<Arc<ScullpDev>> {
+        dev.truncate_if_write_only(file)?;
+        Ok(dev.clone())
+    }
+
+    /// Copies out through a bounce buffer, the device mutex held only while filling it (see
+    /// the module documentation for why).
+    fn read(
+        dev: ArcBorrow<'_, ScullpDev>,
+        _file: &File,
+        buf: &mut UserSliceWriter,
+        pos: &mut Offset,
+    ) -> Result<usize> {
+        let start = usize::try_from(*pos).map_err(|_| EINVAL)?;
+        let want = buf.len();
+        if want == 0 || start >= dev.size() {
+            return Ok(0);
+        }
+        let mut bounce = KVVec::from_elem(0u8, want.min(BOUNCE), GFP_KERNEL)?;
+        let mut done = 0;
+        while done < want {
+            let chunk = (want - done).min(bounce.len());
+            let n = dev
+                .inner
+                .lock()
+                .storage
+                .read_at(start + done, &mut bounce[..chunk])?;
+            if n == 0 {
+                break;
+            }
+            // The mutex is dropped: this may fault on a mapping of this very device.
+            if let Err(e) = buf.write_slice(&bounce[..n]) {
+                if done == 0 {
+                    return Err(e);
+                }
+                break;
+            }
+            done += n;
+        }
+        *pos += done as Offset;
+        Ok(done)
+    }
+
+    /// Copies in through a bounce buffer, filled with the device mutex not held.
+    fn write(
+        dev: ArcBorrow<'_, ScullpDev>,
+        _file: &File,
+        buf: &mut UserSliceReader,
+        pos: &mut Offset,
+    ) -> Result<usize> {
+        let start = usize::try_from(*pos).map_err(|_| EINVAL)?;
+        let want = buf.len();
+        if want == 0 {
+            return Ok(0);
+        }
+        let mut bounce = KVVec::from_elem(0u8, want.min(BOUNCE), GFP_KERNEL)?;
+        let mut done = 0;
+        while done < want {
+            let chunk = (want - done).min(bounce.len());
+            let copied = buf.read_slice(&mut bounce[..chunk]);
+            let stored = copied.and_then(|()| {
+                dev.inner
+                    .lock()
+                    .storage
+                    .write_at(start + done, &bounce[..chunk])
+            });
+            match stored {
+                Ok(n) => {
+                    done += n;
+                    if n < chunk {
+                        break;
+                    }
+                }
+                Err(e) if done == 0 => return Err(e),
+                Err(_) => break,
+            }
+        }
+        *pos += done as Offset;
+        Ok(done)
+    }
+
+    fn llseek(
+        dev: ArcBorrow<'_, ScullpDev>,
+        _file: &File,
+        whence: SeekFrom,
+        current: Offset,
+    ) -> Result<Offset> {
+        whence.resolve(current, dev.size() as Offset)
+    }
+
+    fn ioctl(_dev: ArcBorrow<'_, ScullpDev>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
+        scullp_ioctl(cmd, arg)
+    }
+
+    /// Any order can be mapped. The VMA may not grow by mremap (`VM_DONTEXPAND`);
+    /// `VM_MIXEDMAP` is set by the installation of the fault handler.
+    fn mmap(dev: ArcBorrow<'_, ScullpDev>, _file: &File, vma: &VmaNew) -> Result<VmMapping> {
+        vma.set_dontexpand();
+        dev.inner.lock().vmas += 1;
+        Ok(VmMapping::new::<ScullpDev>(dev.into()))
+    }
+}
+
+/// The `'K'` ioctls, shared by every scullp device: they read and change the module-wide
+/// order and qset.
+fn scullp_ioctl(cmd: u32, arg: usize) -> Result<isize> {
+    if _IOC_TYPE(cmd) != SCULLP_IOC_MAGIC || _IOC_NR(cmd) > SCULLP_IOC_MAXNR {
+        return Err(ENOTTY);
+    }
+    // `arg` as a value (the T and H commands): an `int` in C.
+    let value = arg as i64;
+    let pick = |order_cmd: u32| if cmd == order_cmd { &ORDER } else { &QSET };
+    let old = match cmd {
+        SCULLP_IOCRESET => {
+            require_admin()?;
+            ORDER.replace(module_parameters::scullp_order.value().into())?;
+            QSET.replace(module_parameters::scullp_qset.value().into())?;
+            return Ok(0);
+        }
+        SCULLP_IOCSORDER | SCULLP_IOCSQSET => {
+            require_admin()?;
+            pick(SCULLP_IOCSORDER).replace(read_int(arg)?.into())?;
+            return Ok(0);
+        }
+        SCULLP_IOCTORDER | SCULLP_IOCTQSET => {
+            require_admin()?;
+            pick(SCULLP_IOCTORDER).replace(value)?;
+            return Ok(0);
+        }
+        SCULLP_IOCGORDER => return write_int(arg, ORDER.get()).map(|()| 0),
+        SCULLP_IOCGQSET => return write_int(arg, QSET.get()).map(|()| 0),
+        SCULLP_IOCQORDER => ORDER.get(),
+        SCULLP_IOCQQSET => QSET.get(),
+        SCULLP_IOCXORDER | SCULLP_IOCXQSET => {
+            require_admin()?;
+            let setting = pick(SCULLP_IOCXORDER);
+            let new = setting.check(read_int(arg)?.into())?;
+            let old = setting.value.xchg(new, Relaxed);
+            if let Err(e) = write_int(arg, old) {
+                // The caller could not be told the old value: undo, unless changed since.
+                let _ = setting.value.cmpxchg(new, old, Relaxed);
+                return Err(e);
+            }
+            return Ok(0);
+        }
+        SCULLP_IOCHORDER | SCULLP_IOCHQSET => {
+            require_admin()?;
+            pick(SCULLP_IOCHORDER).replace(value)?
+        }
+        _ => return Err(ENOTTY),
+    };
+    Ok(old as isize)
+}
+
+/// The loaded module: the device class and the devices.
+struct ScullpModule {
+    _devices: Chrdev<ScullpFile>,
+    _class: Arc<DeviceClass>,
+}
+
+/// A module parameter as a non-negative count within `max`, else `EINVAL`.
+fn param_in(value: impl TryInto<u32>, max: u32) -> Result<u32> {
+    value.try_into().ok().filter(|&v| v <= max).ok_or(EINVAL)
+}
+
+impl kernel::Module for ScullpModule {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        let major = param_in(module_parameters::scullp_major.value(), 4095)?;
+        let devs = param_in(module_parameters::scullp_devs.value(), 256)?;
+        if devs == 0 {
+            return Err(EINVAL);
+        }
+        let max_size = usize::try_from(module_parameters::scullp_max_size.value())
+            .ok()
+            .filter(|&s| s > 0)
+            .ok_or(EINVAL)?;
+        ORDER.replace(module_parameters::scullp_order.value().into())?;
+        QSET.replace(module_parameters::scullp_qset.value().into())?;
+        let around = param_in(
+            module_parameters::scullp_fault_around.value(),
+            FAULT_AROUND as u32,
+        )?;
+        if !around.is_power_of_two() {
+            return Err(EINVAL);
+        }
+        FAULT_AROUND_PAGES.store(around as i32, Relaxed);
+
+        let class = DeviceClass::new(c"scullp")?;
+        let region = ChrdevRegion::new(c"scullp", major, 0, devs)?;
+        let devices = Chrdev::new(
+            region,
+            &class,
+            |i| CString::try_from_fmt(fmt!("scullp{i}")),
+            |_| ScullpDev::new(max_size),
+        )?;
+        pr_info!(
+            "major {}, {devs} devices, order {}, qset {}\n",
+            devices.region().major(),
+            ORDER.get(),
+            QSET.get()
+        );
+        Ok(Self {
+            _devices: devices,
+            _class: class,
+        })
+    }
+}

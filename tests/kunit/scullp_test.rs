@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! KUnit tests of `common/vm.rs` and scullp's storage: page blocks, the fault-around window,
+//! and the offset -> block/page arithmetic behind scullp's fault handler. The suite runs when
+//! this module is inserted and reports KTAP in the kernel log.
+
+#![deny(unsafe_code)]
+
+use kernel::prelude::*;
+
+#[allow(unsafe_code)]
+#[path = "../../common/lib.rs"]
+pub mod common;
+
+// scullp's storage, compiled here again (as common/ is) to test it without user space.
+#[allow(dead_code)]
+#[path = "../../scullp/storage.rs"]
+mod storage;
+
+module! {
+    type: ScullpTest,
+    name: "scullp_test",
+    authors: ["The ldd3-rust authors"],
+    description: "KUnit tests of the ldd3-rust mm wrappers and scullp storage",
+    license: "GPL",
+}
+
+struct ScullpTest;
+
+impl kernel::Module for ScullpTest {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        Ok(Self)
+    }
+}
+
+#[kunit_tests(ldd3_scullp)]
+mod tests {
+    use super::common::vm::{fault_window, PageBlock, MAX_ORDER};
+    use super::storage::{place, Place, Storage};
+    use kernel::{page::PAGE_SIZE, prelude::*};
+
+    #[test]
+    fn window_inside_and_clipped() {
+        // A mapping of virtual pages 100..200 starting at file page 10 (vpage 100 = pgoff 10).
+        let vma = 100..200;
+        // Fault at vpage 120 (pgoff 30): the aligned group 112..128 -> pgoffs 22..38.
+        assert_eq!(fault_window(30, 120, vma.clone(), 16), 22..38);
+        // At the start: 96..112 clipped to 100..112 -> pgoffs 10..22.
+        assert_eq!(fault_window(10, 100, vma.clone(), 16), 10..22);
+        // At the end: 192..208 clipped to 192..200 -> pgoffs 102..110.
+        assert_eq!(fault_window(109, 199, vma.clone(), 16), 102..110);
+        // No fault-around, or nonsense: the faulting page alone.
+        assert_eq!(fault_window(30, 120, vma.clone(), 1), 30..31);
+        assert_eq!(fault_window(30, 120, vma.clone(), 12), 30..31);
+        assert_eq!(fault_window(30, 250, vma, 16), 30..31);
+        // A one-page mapping.
+        assert_eq!(fault_window(7, 5, 5..6, 16), 7..8);
+    }
+
+    #[test]
+    fn window_always_holds_the_fault() {
+        for vpage in 40..72 {
+            let w = fault_window(vpage + 1000, vpage, 40..72, 16);
+            assert!(w.contains(&(vpage + 1000)));
+            assert!(w.len() <= 16);
+            assert!(w.start >= 1000 + 40 && w.end <= 1000 + 72);
+        }
+    }
+
+    #[test]
+    fn block_copies_across_pages() -> Result {
+        let mut block = PageBlock::new(2)?;
+        assert_eq!(block.size(), 4 * PAGE_SIZE);
+        assert_eq!(block.pages(), 4);
+        let mut buf = KVec::from_elem(0xffu8, 3 * PAGE_SIZE, GFP_KERNEL)?;
+        // Zeroed at allocation.
+        block.copy_out(PAGE_SIZE / 2, &mut buf)?;
+        assert!(buf.iter().all(|&b| b == 0));
+        // A write spanning three pages comes back intact, and its neighbours stay zero.
+        for (i, b) in buf.iter_mut().enumerate() {
+            *b = (i % 251) as u8;
+        }
+        block.copy_in(PAGE_SIZE - 100, &buf[..2 * PAGE_SIZE + 200])?;
+        let mut back = KVec::from_elem(0u8, 2 * PAGE_SIZE + 202, GFP_KERNEL)?;
+        block.copy_out(PAGE_SIZE - 101, &mut back)?;
+        assert_eq!(back[0], 0);
+        assert_eq!(back[back.len() - 1], 0);
+        assert!(back[1..back.len() - 1] == buf[..2 * PAGE_SIZE + 200]);
+        // Out of range.
+        assert_eq!(
+            block.copy_out(4 * PAGE_SIZE - 1, &mut back[..2]),
+            Err(EINVAL)
+        );
+        assert_eq!(block.copy_in(usize::MAX, &buf[..1]), Err(EINVAL));
+        assert!(block.page(3).is_some());
+        assert!(block.page(4).is_none());
+        Ok(())
+    }
+
+    #[test]
+    fn block_orders() {
+        assert_eq!(PageBlock::new(MAX_ORDER + 1).err(), Some(EINVAL));
+        for order in [0, 1, 3] {
+            let b = PageBlock::new(order).expect("allocation");
+            assert_eq!(b.order(), order);
+        }
+    }
+
+    #[test]
+    fn places() {
+        let (block, qset) = (2 * PAGE_SIZE, 3);
+        assert_eq!(
+            place(0, block, qset),
+            Place {
+                item: 0,
+                slot: 0,
+                offset: 0
+            }
+        );
+        assert_eq!(
+            place(block + 5, block, qset),
+            Place {
+                item: 0,
+                slot: 1,
+                offset: 5
+            }
+        );
+        assert_eq!(
+            place(3 * block + PAGE_SIZE, block, qset),
+            Place {
+                item: 1,
+                slot: 0,
+                offset: PAGE_SIZE
+            }
+        );
+    }
+
+    #[test]
+    fn storage_pages_and_holes() -> Result {
+        // Order 1 (8 KiB blocks), 2 per list item, at most 1 MiB.
+        let mut s = Storage::new(1, 2, 1 << 20);
+        assert!(s.page_at(0).is_none());
+        let data = KVec::from_elem(7u8, 100, GFP_KERNEL)?;
+        assert_eq!(s.write_at(0, &data)?, 100);
+        assert_eq!(s.write_at(5 * PAGE_SIZE, &data)?, 100);
+        assert_eq!(s.size(), 5 * PAGE_SIZE + 100);
+        // Block 0 (pages 0, 1) and block 2 (pages 4, 5) exist; block 1 is a hole.
+        assert!(s.page_at(0).is_some());
+        assert!(s.page_at(1).is_some());
+        assert!(s.page_at(2).is_none());
+        assert!(s.page_at(3).is_none());
+        assert!(s.page_at(4).is_some());
+        assert!(s.page_at(5).is_some());
+        assert!(s.page_at(6).is_none()); // past the end
+        assert!(s.page_at(usize::MAX).is_none());
+        // Holes read as zeros, the end stops reads, the bound stops writes.
+        let mut buf = KVec::from_elem(1u8, 3 * PAGE_SIZE, GFP_KERNEL)?;
+        assert_eq!(s.read_at(PAGE_SIZE, &mut buf)?, 3 * PAGE_SIZE);
+        assert!(buf.iter().all(|&b| b == 0));
+        assert_eq!(s.read_at(5 * PAGE_SIZE + 50, &mut buf)?, 50);
+        assert!(buf[..50].iter().all(|&b| b == 7));
+        assert_eq!(s.write_at(1 << 20, &data), Err(EFBIG));
+        assert_eq!(s.write_at((1 << 20) - 10, &data)?, 10);
+        s.trim(0, 4);
+        assert_eq!(s.size(), 0);
+        assert!(s.page_at(0).is_none());
+        Ok(())
+    }
+}
