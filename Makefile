@@ -1,0 +1,116 @@
+# LDD3 drivers in Rust: build the modules against the project's kernel and run them in QEMU.
+# The modules themselves are described by ./Kbuild; this file drives everything around them.
+# `make help` lists the targets.
+
+LLVM ?= -19
+TESTS ?=
+CHECK_TIMEOUT ?= 2400
+BENCH_TIMEOUT ?= 1500
+
+CACHE := $(or $(LDD3_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/ldd3-rust)
+export PATH := $(CACHE)/bin:$(HOME)/.cargo/bin:$(PATH)
+export LIBCLANG_PATH ?= /usr/lib/llvm$(LLVM)/lib
+
+# KDIR: the kernel build tree the modules are built against. Unless given (make KDIR=/path),
+# the project's debug kernel is built (or found in the cache) the first time a recipe needs it,
+# so `make help` or `make fmt` never build a kernel. KDIR_BENCH is the same for `make bench`.
+kernel_dir = $(or $(shell $(CURDIR)/scripts/build-kernel.sh $(1)),$(error building the $(1) kernel failed, see above))
+KDIR_GIVEN := $(filter-out undefined,$(origin KDIR))
+ifeq ($(origin KDIR),undefined)
+KDIR = $(eval KDIR := $$(call kernel_dir,debug))$(KDIR)
+endif
+ifeq ($(origin KDIR_BENCH),undefined)
+KDIR_BENCH = $(eval KDIR_BENCH := $$(call kernel_dir,bench))$(KDIR_BENCH)
+endif
+
+KBUILD_ARGS = LLVM=$(LLVM) $(if $(CLIPPY),CLIPPY=$(CLIPPY)) $(if $(W),W=$(W))
+PROG_MANIFEST := tests/prog/Cargo.toml
+INITRD := build/initramfs-debug.cpio.gz
+RUST_DIRS := common scull scullp snull tests
+
+.PHONY: all modules setup kernel prog check run demo bench fmt fmt-check clean help
+.DEFAULT_GOAL := all
+
+all: modules
+
+help:
+	@echo 'make [modules]         build every module (scull/scull.ko, ...) against KDIR'
+	@echo 'make setup             install missing host tools (Debian packages, rust-src, bindgen)'
+	@echo 'make kernel            build the debug kernel into the cache and print its path'
+	@echo 'make demo              set up everything, boot, show the drivers at work, power off'
+	@echo 'make check [TESTS=..]  build what is stale, boot the debug kernel, run the tests'
+	@echo '                       (TESTS=scull: scripts and KUnit modules starting with "scull";'
+	@echo '                        TESTS=scull/echo*: matching cases only; TESTS=kunit: KUnit only)'
+	@echo 'make run               boot with the modules loaded and a shell on the console'
+	@echo 'make bench             boot the non-debug kernel and measure throughput'
+	@echo 'make fmt | fmt-check   rustfmt the Rust sources with the kernel'"'"'s .rustfmt.toml'
+	@echo 'make clean             remove build products (not the cached kernels)'
+	@echo 'Variables: KDIR=/path/to/kernel/build LLVM=$(LLVM) W=1 CLIPPY=1 CHECK_TIMEOUT=$(CHECK_TIMEOUT)'
+	@echo '           CONSOLE=1 (show the whole guest console during check/bench)'
+
+setup:
+	@scripts/setup-host.sh
+
+kernel: setup
+	@echo $(KDIR)
+
+modules: setup
+	@test -f Kbuild || { echo "error: no ./Kbuild: nothing to build" >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KBUILD_ARGS) modules
+
+prog: setup
+	@if [ -f $(PROG_MANIFEST) ]; then \
+		cargo build --quiet --release --target x86_64-unknown-linux-musl --manifest-path $(PROG_MANIFEST); \
+	fi
+
+check: modules prog
+	@scripts/check.sh -k $(KDIR) -T $(CHECK_TIMEOUT) $(if $(TESTS),-t '$(TESTS)')
+
+run: modules prog
+	@scripts/mkinitramfs.sh $(INITRD)
+	@scripts/qemu.sh -k $(KDIR)/arch/x86/boot/bzImage -i $(INITRD) -m run
+
+demo: modules prog
+	@scripts/mkinitramfs.sh $(INITRD)
+	@scripts/qemu.sh -k $(KDIR)/arch/x86/boot/bzImage -i $(INITRD) -m demo -o build/demo -T 600
+
+# The bench kernel has no debug options, so the modules are built again against it. Kbuild's
+# MO= refuses a source tree holding the debug build, so this builds a copy of the sources in
+# build/bench-src (tar keeps the timestamps: unchanged files are not rebuilt).
+BENCH_SRC := $(CURDIR)/build/bench-src
+BUILD_PRODUCTS := --exclude=./build --exclude=./.git --exclude=target --exclude='*.o' --exclude='*.ko' \
+	--exclude='.*.cmd' --exclude='*.mod' --exclude='*.mod.c' --exclude=modules.order --exclude=Module.symvers --exclude='*_generated.rs'
+
+bench: setup prog
+	@test -f Kbuild || { echo "error: no ./Kbuild: nothing to build" >&2; exit 1; }
+	@mkdir -p $(BENCH_SRC) && tar -c $(BUILD_PRODUCTS) . | tar -x -C $(BENCH_SRC)
+	$(MAKE) -C $(KDIR_BENCH) M=$(BENCH_SRC) $(KBUILD_ARGS) modules
+	@scripts/mkinitramfs.sh -m $(BENCH_SRC) build/initramfs-bench.cpio.gz
+	@scripts/qemu.sh -k $(KDIR_BENCH)/arch/x86/boot/bzImage -i build/initramfs-bench.cpio.gz \
+		-m bench -o build/bench -T $(BENCH_TIMEOUT)
+	@grep -q '^# ldd3 guest done' build/bench/results.txt || \
+		{ echo "error: the bench guest did not finish (build/bench/guest.log)" >&2; exit 1; }
+	@echo; sed -n 's/^bench //p' build/bench/results.txt | tee build/bench/table.txt
+
+# rustfmt with the kernel's .rustfmt.toml (from KDIR's source, else the cached source tree; its
+# settings, edition 2021 and Unix newlines, are the fallback). tests/prog is a Cargo crate.
+RUST_SOURCES = $(shell find $(RUST_DIRS) -name '*.rs' -not -path '*/target/*' -not -path 'tests/prog/*' -not -name '*_generated.rs' 2>/dev/null)
+RUSTFMT_TOML = $(firstword $(wildcard $(if $(KDIR_GIVEN),$(KDIR)/source/.rustfmt.toml $(KDIR)/.rustfmt.toml)) \
+	$(wildcard $(CACHE)/src/linux-source-7.3*/.rustfmt.toml))
+RUSTFMT = rustfmt $(if $(RUSTFMT_TOML),--config-path $(RUSTFMT_TOML),--edition 2021 --config newline_style=Unix)
+
+fmt:
+	$(if $(RUST_SOURCES),$(RUSTFMT) $(RUST_SOURCES))
+	@if [ -f $(PROG_MANIFEST) ]; then cargo fmt --manifest-path $(PROG_MANIFEST); fi
+
+fmt-check:
+	$(if $(RUST_SOURCES),$(RUSTFMT) --check $(RUST_SOURCES))
+	@if [ -f $(PROG_MANIFEST) ]; then cargo fmt --check --manifest-path $(PROG_MANIFEST); fi
+
+clean:
+	rm -rf build
+	find $(RUST_DIRS) -not -path '*/target/*' \( -name '*.o' -o -name '*.ko' -o -name '*.mod' \
+		-o -name '*.mod.c' -o -name '.*.cmd' -o -name '*.rmeta' -o -name '*.d' \
+		-o -name 'modules.order' -o -name '*_generated.rs' \) -delete 2>/dev/null || true
+	rm -f Module.symvers modules.order .*.cmd .module-common.o
+	@if [ -f $(PROG_MANIFEST) ]; then cargo clean --quiet --manifest-path $(PROG_MANIFEST); fi

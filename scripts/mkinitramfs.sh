@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Packs the guest's initramfs (gzip'd cpio): busybox-static with its applet links, /init from
+# tests/guest/init, the test scripts in /tests, every built module in /modules (plus
+# /modules/kunit.list naming those with KUnit suites), /bin/ldd3test when built, and iproute2's
+# `ip` and `ethtool` with their libraries at the host's paths (call them as /sbin/ip,
+# /sbin/ethtool: busybox's shell runs its own applets before $PATH).
+#
+# usage: scripts/mkinitramfs.sh [-m MODULE_ROOT] OUT.cpio.gz
+#   MODULE_ROOT: where to look for .ko files (default: the repository; `make bench` passes the
+#   bench kernel's module output directory).
+. "$(dirname "$0")/lib.sh"
+
+modroot=$ROOT
+while getopts m: opt; do
+	case "$opt" in
+	m) modroot=$OPTARG ;;
+	*) die "usage: $0 [-m MODULE_ROOT] OUT.cpio.gz" ;;
+	esac
+done
+shift $((OPTIND - 1))
+[ $# -eq 1 ] || die "usage: $0 [-m MODULE_ROOT] OUT.cpio.gz"
+out=$(realpath -m "$1")
+
+BUSYBOX=/bin/busybox
+[ -x "$BUSYBOX" ] || die "$BUSYBOX not found: install busybox-static (scripts/setup-host.sh)"
+file -L "$BUSYBOX" 2>/dev/null | grep -q 'statically linked' ||
+	ldd "$BUSYBOX" 2>&1 | grep -q 'not a dynamic executable' ||
+	die "$BUSYBOX is not static: install busybox-static (scripts/setup-host.sh)"
+
+stage=$(mktemp -d "${TMPDIR:-/tmp}/ldd3-initramfs.XXXXXX")
+trap 'rm -rf "$stage"' EXIT
+cd "$stage"
+mkdir -p bin sbin usr/bin usr/sbin etc proc sys dev tmp run root home/user modules tests lib lib64
+
+# Host programs busybox cannot replace, with the shared libraries `ldd` names, at the same paths.
+copy_with_libs() {
+	local bin=$1 dest=$2 lib
+	cp -L "$bin" ".$dest"
+	for lib in $(ldd "$bin" 2>/dev/null | grep -oE '/[^ ]+' || true); do
+		[ -e ".$lib" ] && continue
+		mkdir -p ".$(dirname "$lib")"
+		cp -L "$lib" ".$lib"
+	done
+}
+for prog in ip ethtool; do
+	path=$(PATH=/usr/sbin:/sbin:/usr/bin:/bin command -v "$prog") ||
+		die "$prog not found on the host: install iproute2 and ethtool (scripts/setup-host.sh)"
+	copy_with_libs "$path" "/usr/sbin/$prog"
+	ln -s "/usr/sbin/$prog" "sbin/$prog"
+done
+
+cp "$BUSYBOX" bin/busybox
+for applet in $("$BUSYBOX" --list-full); do
+	[ -e "$applet" ] || [ -L "$applet" ] || ln -s /bin/busybox "$applet"
+done
+
+install -m 0755 "$ROOT/tests/guest/init" init
+for f in "$ROOT"/tests/guest/*; do
+	[ -f "$f" ] && [ "$(basename "$f")" != init ] && install -m 0755 "$f" tests/
+done
+
+prog=$ROOT/tests/prog/target/x86_64-unknown-linux-musl/release/ldd3test
+[ -x "$prog" ] && install -m 0755 "$prog" bin/ldd3test
+
+# Modules: every .ko under the driver and test folders, flattened into /modules.
+readelf=$(command -v readelf || command -v "llvm-readelf$LLVM_SUFFIX" || true)
+mods=()
+for d in common scull scullp snull tests; do
+	[ -d "$modroot/$d" ] || continue
+	while IFS= read -r ko; do mods+=("$ko"); done < <(find "$modroot/$d" -name '*.ko' -not -path '*/target/*' | sort)
+done
+: >modules/kunit.list
+for ko in "${mods[@]}"; do
+	name=$(basename "$ko")
+	[ -e "modules/$name" ] && die "two modules named $name: $ko and another"
+	cp "$ko" "modules/$name"
+	if [ -n "$readelf" ] && "$readelf" -SW "$ko" 2>/dev/null | grep -q '\.kunit_test_suites'; then
+		echo "${name%.ko}" >>modules/kunit.list
+	fi
+done
+
+cat >etc/passwd <<'EOF'
+root:x:0:0:root:/root:/bin/sh
+user:x:1000:1000:user:/home/user:/bin/sh
+EOF
+cat >etc/group <<'EOF'
+root:x:0:
+tty:x:5:
+user:x:1000:
+EOF
+echo /bin/sh >etc/shells
+cat >etc/profile <<'EOF'
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+export PS1='ldd3:\w\$ '
+EOF
+
+find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet | gzip -6 >"$out.tmp"
+mv "$out.tmp" "$out"
+note "initramfs: $out ($(du -h "$out" | cut -f1); ${#mods[@]} modules${mods:+: $(printf '%s ' "${mods[@]##*/}")})"
