@@ -21,6 +21,7 @@ pub mod fops;
 #[cfg(ldd3_net)]
 pub mod net;
 pub mod procfs;
+pub mod settings;
 pub mod vm;
 
 /// The capability that guards module-wide settings (`CAP_SYS_ADMIN`).

@@ -11,7 +11,7 @@
 #   TIMEOUT seconds for the whole guest run (default $CHECK_TIMEOUT or 2400)
 . "$(dirname "$0")/lib.sh"
 
-kdir= tests= outdir=$ROOT/build/check limit=${CHECK_TIMEOUT:-2400}
+kdir='' tests='' outdir=$ROOT/build/check limit=${CHECK_TIMEOUT:-2400}
 while getopts k:t:o:T: opt; do
 	case "$opt" in
 	k) kdir=$OPTARG ;;

@@ -29,7 +29,7 @@ file -L "$BUSYBOX" 2>/dev/null | grep -q 'statically linked' ||
 
 stage=$(mktemp -d "${TMPDIR:-/tmp}/ldd3-initramfs.XXXXXX")
 trap 'rm -rf "$stage"' EXIT
-cd "$stage"
+cd "$stage" || exit 1
 mkdir -p bin sbin usr/bin usr/sbin etc proc sys dev tmp run root home/user modules tests lib lib64
 
 # Host programs busybox cannot replace, with the shared libraries `ldd` names, at the same paths.

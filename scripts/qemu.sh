@@ -10,7 +10,7 @@
 #   LDD3_TEST_TIMEOUT=S per test case in the guest; QEMU_EXTRA_ARGS, QEMU_APPEND (added words).
 . "$(dirname "$0")/lib.sh"
 
-kernel= initrd= mode= tests= outdir= limit=1500
+kernel='' initrd='' mode='' tests='' outdir='' limit=1500
 while getopts k:i:m:t:o:T: opt; do
 	case "$opt" in
 	k) kernel=$OPTARG ;;

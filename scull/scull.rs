@@ -17,11 +17,8 @@ use kernel::{
     new_mutex,
     prelude::*,
     str::CString,
-    sync::{
-        atomic::{Atomic, Relaxed},
-        Arc, ArcBorrow, Mutex,
-    },
-    uaccess::{UserPtr, UserSlice, UserSliceReader, UserSliceWriter},
+    sync::{Arc, ArcBorrow, Mutex},
+    uaccess::{UserSliceReader, UserSliceWriter},
 };
 
 mod access;
@@ -35,10 +32,9 @@ mod storage;
 use access::{AccessDev, AccessFile, Policy};
 use common::procfs::ProcEntry;
 use common::{
-    capable,
     chrdev::{Chrdev, ChrdevRegion, DeviceClass},
     fops::{FileOperations, SeekFrom},
-    CAP_SYS_ADMIN,
+    settings::{require_admin, Setting, SettingOp},
 };
 use pipe::{PipeFile, ScullPipe};
 use proc::{DeviceList, PipeList};
@@ -112,41 +108,9 @@ const SCULL_P_IOCTSIZE: u32 = _IO(SCULL_IOC_MAGIC, 13);
 const SCULL_P_IOCQSIZE: u32 = _IO(SCULL_IOC_MAGIC, 14);
 const SCULL_IOC_MAXNR: u32 = 14;
 
-/// A module-wide value that the ioctls read and change; devices pick it up at truncation.
-struct Setting {
-    value: Atomic<i32>,
-    range: (i32, i32),
-}
-
-impl Setting {
-    const fn new(range: (i32, i32)) -> Self {
-        Self {
-            value: Atomic::new(0),
-            range,
-        }
-    }
-
-    fn get(&self) -> i32 {
-        self.value.load(Relaxed)
-    }
-
-    /// `value` if it is in range, else `EINVAL`.
-    fn check(&self, value: i64) -> Result<i32> {
-        i32::try_from(value)
-            .ok()
-            .filter(|v| (self.range.0..=self.range.1).contains(v))
-            .ok_or(EINVAL)
-    }
-
-    /// Sets a checked value and returns the previous one.
-    fn replace(&self, value: i64) -> Result<i32> {
-        Ok(self.value.xchg(self.check(value)?, Relaxed))
-    }
-}
-
-static QUANTUM: Setting = Setting::new(QUANTUM_RANGE);
-static QSET: Setting = Setting::new(QSET_RANGE);
-static PIPE_BUFFER: Setting = Setting::new(PIPE_BUFFER_RANGE);
+static QUANTUM: Setting = Setting::new(QUANTUM_RANGE.0, QUANTUM_RANGE.1);
+static QSET: Setting = Setting::new(QSET_RANGE.0, QSET_RANGE.1);
+static PIPE_BUFFER: Setting = Setting::new(PIPE_BUFFER_RANGE.0, PIPE_BUFFER_RANGE.1);
 
 /// The current geometry for a device being truncated, as `usize`.
 fn geometry() -> (usize, usize) {
@@ -158,29 +122,6 @@ fn geometry() -> (usize, usize) {
 fn pipe_buffer_size() -> usize {
     // Always within its (positive) range.
     PIPE_BUFFER.get() as usize
-}
-
-/// The user's `int` at `arg`.
-fn read_int(arg: usize) -> Result<i32> {
-    UserSlice::new(UserPtr::from_addr(arg), size_of::<i32>())
-        .reader()
-        .read::<i32>()
-}
-
-/// Stores `value` as an `int` at `arg`.
-fn write_int(arg: usize, value: i32) -> Result {
-    UserSlice::new(UserPtr::from_addr(arg), size_of::<i32>())
-        .writer()
-        .write(&value)
-}
-
-/// Fails with `EPERM` unless the caller may change module-wide settings.
-fn require_admin() -> Result {
-    if capable(CAP_SYS_ADMIN) {
-        Ok(())
-    } else {
-        Err(EPERM)
-    }
 }
 
 /// One scull device.
@@ -267,68 +208,30 @@ fn scull_ioctl(cmd: u32, arg: usize) -> Result<isize> {
     if _IOC_TYPE(cmd) != SCULL_IOC_MAGIC || _IOC_NR(cmd) > SCULL_IOC_MAXNR {
         return Err(ENOTTY);
     }
-    // `arg` as a value (the T, H and P_IOCT commands): an `int` in C.
-    let value = arg as i64;
-    let old = match cmd {
+    let (setting, op) = match cmd {
         SCULL_IOCRESET => {
             require_admin()?;
             QUANTUM.replace(module_parameters::scull_quantum.value().into())?;
             QSET.replace(module_parameters::scull_qset.value().into())?;
             return Ok(0);
         }
-        SCULL_IOCSQUANTUM | SCULL_IOCSQSET => {
-            require_admin()?;
-            let setting = if cmd == SCULL_IOCSQUANTUM {
-                &QUANTUM
-            } else {
-                &QSET
-            };
-            setting.replace(read_int(arg)?.into())?;
-            return Ok(0);
-        }
-        SCULL_IOCTQUANTUM | SCULL_IOCTQSET | SCULL_P_IOCTSIZE => {
-            require_admin()?;
-            let setting = match cmd {
-                SCULL_IOCTQUANTUM => &QUANTUM,
-                SCULL_IOCTQSET => &QSET,
-                _ => &PIPE_BUFFER,
-            };
-            setting.replace(value)?;
-            return Ok(0);
-        }
-        SCULL_IOCGQUANTUM => return write_int(arg, QUANTUM.get()).map(|()| 0),
-        SCULL_IOCGQSET => return write_int(arg, QSET.get()).map(|()| 0),
-        SCULL_IOCQQUANTUM => QUANTUM.get(),
-        SCULL_IOCQQSET => QSET.get(),
-        SCULL_P_IOCQSIZE => PIPE_BUFFER.get(),
-        SCULL_IOCXQUANTUM | SCULL_IOCXQSET => {
-            require_admin()?;
-            let setting = if cmd == SCULL_IOCXQUANTUM {
-                &QUANTUM
-            } else {
-                &QSET
-            };
-            let new = setting.check(read_int(arg)?.into())?;
-            let old = setting.value.xchg(new, Relaxed);
-            if let Err(e) = write_int(arg, old) {
-                // The caller could not be told the old value: undo, unless changed since.
-                let _ = setting.value.cmpxchg(new, old, Relaxed);
-                return Err(e);
-            }
-            return Ok(0);
-        }
-        SCULL_IOCHQUANTUM | SCULL_IOCHQSET => {
-            require_admin()?;
-            let setting = if cmd == SCULL_IOCHQUANTUM {
-                &QUANTUM
-            } else {
-                &QSET
-            };
-            setting.replace(value)?
-        }
+        SCULL_IOCSQUANTUM => (&QUANTUM, SettingOp::Set),
+        SCULL_IOCSQSET => (&QSET, SettingOp::Set),
+        SCULL_IOCTQUANTUM => (&QUANTUM, SettingOp::Tell),
+        SCULL_IOCTQSET => (&QSET, SettingOp::Tell),
+        SCULL_IOCGQUANTUM => (&QUANTUM, SettingOp::Get),
+        SCULL_IOCGQSET => (&QSET, SettingOp::Get),
+        SCULL_IOCQQUANTUM => (&QUANTUM, SettingOp::Query),
+        SCULL_IOCQQSET => (&QSET, SettingOp::Query),
+        SCULL_IOCXQUANTUM => (&QUANTUM, SettingOp::Exchange),
+        SCULL_IOCXQSET => (&QSET, SettingOp::Exchange),
+        SCULL_IOCHQUANTUM => (&QUANTUM, SettingOp::Shift),
+        SCULL_IOCHQSET => (&QSET, SettingOp::Shift),
+        SCULL_P_IOCTSIZE => (&PIPE_BUFFER, SettingOp::Tell),
+        SCULL_P_IOCQSIZE => (&PIPE_BUFFER, SettingOp::Query),
         _ => return Err(ENOTTY),
     };
-    Ok(old as isize)
+    setting.ioctl(op, arg)
 }
 
 /// The loaded module: the device class, the devices and their /proc files.

@@ -39,7 +39,7 @@ use kernel::{
         atomic::{Atomic, Relaxed},
         Arc, ArcBorrow, Mutex,
     },
-    uaccess::{UserPtr, UserSlice, UserSliceReader, UserSliceWriter},
+    uaccess::{UserSliceReader, UserSliceWriter},
 };
 
 #[allow(unsafe_code)]
@@ -48,11 +48,10 @@ pub mod common;
 mod storage;
 
 use common::{
-    capable,
     chrdev::{Chrdev, ChrdevRegion, DeviceClass},
     fops::{FileOperations, SeekFrom},
+    settings::{require_admin, Setting, SettingOp},
     vm::{FaultError, VmFault, VmMapping, VmOperations, MAX_ORDER},
-    CAP_SYS_ADMIN,
 };
 use storage::Storage;
 
@@ -122,68 +121,13 @@ const SCULLP_IOCXQSET: u32 = _IOWR::<i32>(SCULLP_IOC_MAGIC, 11);
 const SCULLP_IOCHQSET: u32 = _IO(SCULLP_IOC_MAGIC, 12);
 const SCULLP_IOC_MAXNR: u32 = 12;
 
-/// A module-wide value that the ioctls read and change; devices pick it up at truncation.
-struct Setting {
-    value: Atomic<i32>,
-    range: (i32, i32),
-}
-
-impl Setting {
-    const fn new(range: (i32, i32)) -> Self {
-        Self {
-            value: Atomic::new(0),
-            range,
-        }
-    }
-
-    fn get(&self) -> i32 {
-        self.value.load(Relaxed)
-    }
-
-    /// `value` if it is in range, else `EINVAL`.
-    fn check(&self, value: i64) -> Result<i32> {
-        i32::try_from(value)
-            .ok()
-            .filter(|v| (self.range.0..=self.range.1).contains(v))
-            .ok_or(EINVAL)
-    }
-
-    /// Sets a checked value and returns the previous one.
-    fn replace(&self, value: i64) -> Result<i32> {
-        Ok(self.value.xchg(self.check(value)?, Relaxed))
-    }
-}
-
-static ORDER: Setting = Setting::new(ORDER_RANGE);
-static QSET: Setting = Setting::new(QSET_RANGE);
+static ORDER: Setting = Setting::new(ORDER_RANGE.0, ORDER_RANGE.1);
+static QSET: Setting = Setting::new(QSET_RANGE.0, QSET_RANGE.1);
 
 /// The current geometry for a device being truncated.
 fn geometry() -> (u32, usize) {
     // Both settings are always within their (non-negative) ranges.
     (ORDER.get() as u32, QSET.get() as usize)
-}
-
-/// The user's `int` at `arg`.
-fn read_int(arg: usize) -> Result<i32> {
-    UserSlice::new(UserPtr::from_addr(arg), size_of::<i32>())
-        .reader()
-        .read::<i32>()
-}
-
-/// Stores `value` as an `int` at `arg`.
-fn write_int(arg: usize, value: i32) -> Result {
-    UserSlice::new(UserPtr::from_addr(arg), size_of::<i32>())
-        .writer()
-        .write(&value)
-}
-
-/// Fails with `EPERM` unless the caller may change module-wide settings.
-fn require_admin() -> Result {
-    if capable(CAP_SYS_ADMIN) {
-        Ok(())
-    } else {
-        Err(EPERM)
-    }
 }
 
 /// What the device mutex protects.
@@ -394,49 +338,28 @@ fn scullp_ioctl(cmd: u32, arg: usize) -> Result<isize> {
     if _IOC_TYPE(cmd) != SCULLP_IOC_MAGIC || _IOC_NR(cmd) > SCULLP_IOC_MAXNR {
         return Err(ENOTTY);
     }
-    // `arg` as a value (the T and H commands): an `int` in C.
-    let value = arg as i64;
-    let pick = |order_cmd: u32| if cmd == order_cmd { &ORDER } else { &QSET };
-    let old = match cmd {
+    let (setting, op) = match cmd {
         SCULLP_IOCRESET => {
             require_admin()?;
             ORDER.replace(module_parameters::scullp_order.value().into())?;
             QSET.replace(module_parameters::scullp_qset.value().into())?;
             return Ok(0);
         }
-        SCULLP_IOCSORDER | SCULLP_IOCSQSET => {
-            require_admin()?;
-            pick(SCULLP_IOCSORDER).replace(read_int(arg)?.into())?;
-            return Ok(0);
-        }
-        SCULLP_IOCTORDER | SCULLP_IOCTQSET => {
-            require_admin()?;
-            pick(SCULLP_IOCTORDER).replace(value)?;
-            return Ok(0);
-        }
-        SCULLP_IOCGORDER => return write_int(arg, ORDER.get()).map(|()| 0),
-        SCULLP_IOCGQSET => return write_int(arg, QSET.get()).map(|()| 0),
-        SCULLP_IOCQORDER => ORDER.get(),
-        SCULLP_IOCQQSET => QSET.get(),
-        SCULLP_IOCXORDER | SCULLP_IOCXQSET => {
-            require_admin()?;
-            let setting = pick(SCULLP_IOCXORDER);
-            let new = setting.check(read_int(arg)?.into())?;
-            let old = setting.value.xchg(new, Relaxed);
-            if let Err(e) = write_int(arg, old) {
-                // The caller could not be told the old value: undo, unless changed since.
-                let _ = setting.value.cmpxchg(new, old, Relaxed);
-                return Err(e);
-            }
-            return Ok(0);
-        }
-        SCULLP_IOCHORDER | SCULLP_IOCHQSET => {
-            require_admin()?;
-            pick(SCULLP_IOCHORDER).replace(value)?
-        }
+        SCULLP_IOCSORDER => (&ORDER, SettingOp::Set),
+        SCULLP_IOCSQSET => (&QSET, SettingOp::Set),
+        SCULLP_IOCTORDER => (&ORDER, SettingOp::Tell),
+        SCULLP_IOCTQSET => (&QSET, SettingOp::Tell),
+        SCULLP_IOCGORDER => (&ORDER, SettingOp::Get),
+        SCULLP_IOCGQSET => (&QSET, SettingOp::Get),
+        SCULLP_IOCQORDER => (&ORDER, SettingOp::Query),
+        SCULLP_IOCQQSET => (&QSET, SettingOp::Query),
+        SCULLP_IOCXORDER => (&ORDER, SettingOp::Exchange),
+        SCULLP_IOCXQSET => (&QSET, SettingOp::Exchange),
+        SCULLP_IOCHORDER => (&ORDER, SettingOp::Shift),
+        SCULLP_IOCHQSET => (&QSET, SettingOp::Shift),
         _ => return Err(ENOTTY),
     };
-    Ok(old as isize)
+    setting.ioctl(op, arg)
 }
 
 /// The loaded module: the device class and the devices.

@@ -232,6 +232,13 @@ impl NetDeviceOps for Snull {
         let index = dev.data().index;
         let len = skb.data().len();
         let mut wire = shared.wire.lock();
+        // The other end of the wire: a frame nobody listens to is dropped.
+        let peer_index = 1 - index;
+        let peer = wire.devices[peer_index].clone().filter(|peer| peer.is_up());
+        let Some(peer) = peer else {
+            wire.ports[index].stats.tx_dropped += 1;
+            return Transmit::Done;
+        };
         if !(packet::ETH_HLEN..=BUFFER_LEN).contains(&len) {
             wire.ports[index].stats.tx_dropped += 1;
             return Transmit::Done;
@@ -262,31 +269,20 @@ impl NetDeviceOps for Snull {
             port.counters.tx_interrupts += 1;
         }
 
-        // Receive interrupt on the peer.
-        let peer_index = 1 - index;
-        let peer = wire.devices[peer_index].clone().filter(|peer| peer.is_up());
+        // Receive interrupt on the peer: queued for its NAPI poll, or delivered at once.
+        let port = &mut wire.ports[peer_index];
+        port.counters.rx_interrupts += 1;
         let mut now = None;
         let mut schedule = false;
-        match &peer {
-            None => {
-                // Nobody listening: the frame is lost on the wire.
-                let wake = wire.recycle(buffer);
-                drop(wake);
+        if shared.use_napi {
+            // Cannot fail: room for every buffer of both pools.
+            let _ = port.rx_queue.push(buffer, GFP_ATOMIC);
+            if port.rx_int_enabled {
+                port.rx_int_enabled = false;
+                schedule = true;
             }
-            Some(_) => {
-                let port = &mut wire.ports[peer_index];
-                port.counters.rx_interrupts += 1;
-                if shared.use_napi {
-                    // Cannot fail: room for every buffer of both pools.
-                    let _ = port.rx_queue.push(buffer, GFP_ATOMIC);
-                    if port.rx_int_enabled {
-                        port.rx_int_enabled = false;
-                        schedule = true;
-                    }
-                } else {
-                    now = Some(buffer);
-                }
-            }
+        } else {
+            now = Some(buffer);
         }
         let lost_skb = if lost {
             wire.ports[index].lost_tx.replace(skb)
@@ -297,12 +293,10 @@ impl NetDeviceOps for Snull {
         // Frees the skb of a completed transmission.
         drop(lost_skb);
 
-        if let Some(peer) = peer {
-            if let Some(buffer) = now {
-                Self::deliver(shared, &peer, buffer, false);
-            } else if schedule {
-                peer.napi_schedule();
-            }
+        if let Some(buffer) = now {
+            Self::deliver(shared, &peer, buffer, false);
+        } else if schedule {
+            peer.napi_schedule();
         }
         Transmit::Done
     }

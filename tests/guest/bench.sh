@@ -102,4 +102,6 @@ if [ -e "$LDD3_MODULES/scull.ko" ] && insmod "$LDD3_MODULES/scull.ko"; then
 else
 	out "scull0: scull.ko not built or not loadable, no rows"
 fi
-# Later drivers add their rows here (e.g. scullp0 once scullp.ko exists).
+# The other drivers' rows, each from a script of its own (no `.sh`: not a test script).
+sh "$(dirname "$0")/bench-scullp"
+sh "$(dirname "$0")/bench-snull"
