@@ -5,7 +5,8 @@
 //!
 //! Unlike the book, an open never throws away unread data, the buffer size can change only
 //! while the buffer is empty (so the recorded size always matches the buffer), and a reader
-//! sees end of file once the buffer is empty and every writer that came after it has gone.
+//! sees end of file once the buffer is empty and every writer it has shared the pipe with has
+//! gone (as with a FIFO; a reader that never had a writer blocks).
 
 use super::common::fops::{poll_flags, FasyncQueue, FileOperations};
 use kernel::{
@@ -30,7 +31,7 @@ struct PipeState {
     wp: usize,
     readers: u32,
     writers: u32,
-    /// Writer opens so far: a reader hits end of file only once a writer that opened after it
+    /// Writer opens so far: a reader hits end of file only once a writer that was open with it
     /// has gone, as with a FIFO.
     writer_opens: u64,
 }
@@ -118,7 +119,8 @@ pub(crate) struct PipeFile {
     pipe: Arc<ScullPipe>,
     reader: bool,
     writer: bool,
-    /// `writer_opens` when this file was opened.
+    /// Writer opens that had already closed when this file was opened: a larger
+    /// `writer_opens` means a writer was open at some time during this file's life.
     writers_seen: u64,
 }
 
@@ -144,7 +146,7 @@ impl FileOperations for PipeFile {
         let writer = mode != flags::O_RDONLY;
         let mut st = pipe.state.lock();
         st.resize_if_empty(super::pipe_buffer_size())?;
-        let writers_seen = st.writer_opens;
+        let writers_seen = st.writer_opens - u64::from(st.writers);
         if reader {
             st.readers += 1;
         }

@@ -94,10 +94,23 @@ bench_chardev() {
 	done
 }
 
+# bench_pipe NAME DEVICE: BENCH_MB MiB in 64 KiB writes from dd to a `cat` reader through
+# DEVICE (the reader opens first, so it sees end of file when the writer closes), next to the
+# same through a kernel pipe.
+bench_pipe() {
+	_bytes=$((BENCH_MB * 1048576))
+	_count=$((BENCH_MB * 16))
+	_dev=$(mbps $_bytes "$(best_ns sh -c "cat $2 >/dev/null & dd if=/dev/zero of=$2 bs=64k count=$_count 2>/dev/null; wait")")
+	_ref=$(mbps $_bytes "$(best_ns sh -c "dd if=/dev/zero bs=64k count=$_count 2>/dev/null | cat >/dev/null")")
+	_ratio=$(awk -v a="$_dev" -v b="$_ref" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else print "-" }')
+	out "$(printf '%-10s pipe  bs=64k  %9s MB/s    kernel pipe %9s MB/s    ratio %s' "$1" "$_dev" "$_ref" "$_ratio")"
+}
+
 out "kernel $(uname -r), $BENCH_MB MiB per run, best of $BENCH_REPS, clock: $CLOCK"
 
-if [ -e "$LDD3_MODULES/scull.ko" ] && insmod "$LDD3_MODULES/scull.ko"; then
+if [ -e "$LDD3_MODULES/scull.ko" ] && insmod "$LDD3_MODULES/scull.ko" scull_p_buffer=65536; then
 	bench_chardev scull0 /dev/scull0
+	bench_pipe scullpipe0 /dev/scullpipe0
 	rmmod scull
 else
 	out "scull0: scull.ko not built or not loadable, no rows"
