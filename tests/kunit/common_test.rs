@@ -31,15 +31,33 @@ impl kernel::Module for CommonTest {
 mod tests {
     use super::common::{
         chrdev::{self, CharDevice, Chrdev, ChrdevRegion, DeviceClass},
-        fops::{FileOperations, FopsVTable, SeekFrom},
+        fops::{FasyncQueue, FileOperations, FopsVTable, SeekFrom},
+        procfs::{ProcEntry, SeqShow},
+        settings::{Setting, SettingOp},
     };
     use kernel::{
         bindings,
         fs::{file::Offset, File},
         prelude::*,
+        seq_file::SeqFile,
         str::CString,
+        sync::Arc,
         uaccess::UserSliceWriter,
     };
+
+    /// Three records, for the procfs test.
+    struct Three;
+
+    impl SeqShow for Three {
+        fn has(&self, pos: usize) -> bool {
+            pos < 3
+        }
+
+        fn show(&self, m: &SeqFile, pos: usize) -> Result {
+            kernel::seq_print!(m, "record {}\n", pos);
+            Ok(())
+        }
+    }
 
     /// Operations with only `open` and `read`, to check the generated table.
     struct ReadOnly;
@@ -160,6 +178,43 @@ mod tests {
         let devt = region.devt(0).ok_or(EINVAL)?;
         let single = CharDevice::<ReadOnly>::new(devt, &class, c"ldd3_kunit0", 7)?;
         assert_eq!(*single.data(), 7);
+        Ok(())
+    }
+
+    #[test]
+    fn settings_keep_their_range() {
+        let setting = Setting::new(1, 10);
+        assert_eq!(setting.get(), 0);
+        assert_eq!(setting.replace(5), Ok(0));
+        assert_eq!(setting.replace(11), Err(EINVAL));
+        assert_eq!(setting.replace(0), Err(EINVAL));
+        assert_eq!(setting.replace(1 << 40), Err(EINVAL));
+        assert_eq!(setting.get(), 5);
+        assert_eq!(setting.check(10), Ok(10));
+        // Query returns the value; Tell and Shift take `arg` itself (KUnit runs as root).
+        assert_eq!(setting.ioctl(SettingOp::Query, 0), Ok(5));
+        assert_eq!(setting.ioctl(SettingOp::Tell, 7), Ok(0));
+        assert_eq!(setting.ioctl(SettingOp::Shift, 3), Ok(7));
+        assert_eq!(setting.ioctl(SettingOp::Shift, 30), Err(EINVAL));
+        assert_eq!(setting.get(), 3);
+    }
+
+    #[test]
+    fn empty_fasync_queue() {
+        // Notifying nobody is fine, and an empty queue may be dropped.
+        let queue = FasyncQueue::new();
+        queue.notify_readable();
+        drop(queue);
+    }
+
+    #[test]
+    fn proc_entry_comes_and_goes() -> Result {
+        let entry = ProcEntry::new(c"ldd3_kunit", Arc::new(Three, GFP_KERNEL)?)?;
+        assert!(entry.data().has(2));
+        assert!(!entry.data().has(3));
+        drop(entry);
+        // The name is free again.
+        drop(ProcEntry::new(c"ldd3_kunit", Arc::new(Three, GFP_KERNEL)?)?);
         Ok(())
     }
 }
