@@ -44,6 +44,11 @@ pub fn require_admin() -> Result {
     }
 }
 
+/// A module parameter as a count in `0..=max`, else `EINVAL`.
+pub fn param_in(value: impl TryInto<u32>, max: u32) -> Result<u32> {
+    value.try_into().ok().filter(|&v| v <= max).ok_or(EINVAL)
+}
+
 /// The user's `int` at `arg`.
 fn read_int(arg: usize) -> Result<i32> {
     UserSlice::new(UserPtr::from_addr(arg), size_of::<i32>())

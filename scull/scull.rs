@@ -34,7 +34,7 @@ use common::procfs::ProcEntry;
 use common::{
     chrdev::{Chrdev, ChrdevRegion, DeviceClass},
     fops::{FileOperations, SeekFrom},
-    settings::{require_admin, Setting, SettingOp},
+    settings::{param_in, require_admin, Setting, SettingOp},
 };
 use pipe::{PipeFile, ScullPipe};
 use proc::{DeviceList, PipeList};
@@ -253,11 +253,6 @@ fn collect<T: FileOperations<Data = Arc<D>>, D>(family: &Chrdev<T>) -> Result<KV
         all.push(device.data().clone(), GFP_KERNEL)?;
     }
     Ok(all)
-}
-
-/// A module parameter as a non-negative count within `max`, else `EINVAL`.
-fn param_in(value: impl TryInto<u32>, max: u32) -> Result<u32> {
-    value.try_into().ok().filter(|&v| v <= max).ok_or(EINVAL)
 }
 
 impl kernel::Module for ScullModule {

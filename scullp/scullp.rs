@@ -50,7 +50,7 @@ mod storage;
 use common::{
     chrdev::{Chrdev, ChrdevRegion, DeviceClass},
     fops::{FileOperations, SeekFrom},
-    settings::{require_admin, Setting, SettingOp},
+    settings::{param_in, require_admin, Setting, SettingOp},
     vm::{FaultError, VmFault, VmMapping, VmOperations, MAX_ORDER},
 };
 use storage::Storage;
@@ -366,11 +366,6 @@ fn scullp_ioctl(cmd: u32, arg: usize) -> Result<isize> {
 struct ScullpModule {
     _devices: Chrdev<ScullpFile>,
     _class: Arc<DeviceClass>,
-}
-
-/// A module parameter as a non-negative count within `max`, else `EINVAL`.
-fn param_in(value: impl TryInto<u32>, max: u32) -> Result<u32> {
-    value.try_into().ok().filter(|&v| v <= max).ok_or(EINVAL)
 }
 
 impl kernel::Module for ScullpModule {

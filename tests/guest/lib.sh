@@ -24,6 +24,7 @@
 #   mod_unload MODULE                      rmmod MODULE
 #   mod_loaded MODULE                      true if MODULE is in /proc/modules
 #   wait_for PATH [SECONDS]                wait (default 5 s) until PATH exists, else fail
+#   wait_exit PID SECONDS                  wait until process PID is gone, else kill it and fail
 #   kmsg MESSAGE...                        write `ldd3-test: MESSAGE` to the kernel log
 #
 # Each case's begin and end are written to the kernel log (`ldd3-test: begin NAME/CASE`), so a
@@ -200,4 +201,16 @@ test_case() {
 	fi
 	[ -z "$_t_errexit" ] || set -e
 	return 0
+}
+
+wait_exit() {
+	_n=$(($2 * 10))
+	while kill -0 "$1" 2>/dev/null; do
+		if [ "$_n" -le 0 ]; then
+			kill -9 "$1" 2>/dev/null
+			fail "process $1 still running after $2 s"
+		fi
+		_n=$((_n - 1))
+		usleep 100000
+	done
 }

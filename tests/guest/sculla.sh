@@ -27,18 +27,6 @@ _acc_run() {
 	"$1"
 }
 
-wait_exit() {
-	_n=$(($2 * 10))
-	while kill -0 "$1" 2>/dev/null; do
-		if [ "$_n" -le 0 ]; then
-			kill -9 "$1" 2>/dev/null
-			fail "process $1 still running after $2 s"
-		fi
-		_n=$((_n - 1))
-		usleep 100000
-	done
-}
-
 flagwait() {
 	wait_for "$F.$1" 10
 }

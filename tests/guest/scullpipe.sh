@@ -38,18 +38,6 @@ wait_open() {
 }
 
 # wait_exit PID SECONDS: waits until PID is gone, else kills it and fails.
-wait_exit() {
-	_n=$(($2 * 10))
-	while kill -0 "$1" 2>/dev/null; do
-		if [ "$_n" -le 0 ]; then
-			kill -9 "$1" 2>/dev/null
-			fail "process $1 still running after $2 s"
-		fi
-		_n=$((_n - 1))
-		usleep 100000
-	done
-}
-
 # still_running PID WHAT: PID must still be alive (i.e. blocked).
 still_running() {
 	kill -0 "$1" 2>/dev/null || fail "$2: process $1 exited, expected it to block"
