@@ -49,6 +49,11 @@ impl PipeState {
         }
     }
 
+    /// `pos` (at most one buffer length past the start) wrapped around the end.
+    fn wrap(&self, pos: usize) -> usize {
+        pos.checked_sub(self.size()).unwrap_or(pos)
+    }
+
     fn space(&self) -> usize {
         self.size().saturating_sub(1) - self.available()
     }
@@ -208,7 +213,7 @@ impl FileOperations for PipeFile {
         let end = if st.wp > st.rp { st.wp } else { st.size() };
         let n = buf.len().min(end - st.rp);
         buf.write_slice(&st.buffer[st.rp..st.rp + n])?;
-        st.rp = (st.rp + n) % st.size();
+        st.rp = st.wrap(st.rp + n);
         drop(st);
         pipe.outq.notify_all();
         Ok(n)
@@ -246,7 +251,7 @@ impl FileOperations for PipeFile {
             if let Err(e) = buf.read_slice(&mut st.buffer[wp..wp + n]) {
                 return if done > 0 { Ok(done) } else { Err(e) };
             }
-            st.wp = (wp + n) % st.size();
+            st.wp = st.wrap(wp + n);
             drop(st);
             done += n;
             pipe.inq.notify_all();

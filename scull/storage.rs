@@ -7,6 +7,7 @@
 //! is bounded (`EFBIG` past the bound), and one call moves as many bytes as asked, not just up
 //! to the end of the current quantum.
 
+use core::num::NonZeroUsize;
 use kernel::{
     fs::file::Offset,
     prelude::*,
@@ -82,12 +83,15 @@ impl Storage {
     }
 
     fn place(&self, pos: usize) -> Place {
-        let item_size = self.quantum * self.qset;
+        // Both are at least 1 (validated settings): dividing by `NonZeroUsize` cannot panic.
+        let quantum = NonZeroUsize::new(self.quantum).unwrap_or(NonZeroUsize::MIN);
+        let item_size =
+            quantum.saturating_mul(NonZeroUsize::new(self.qset).unwrap_or(NonZeroUsize::MIN));
         let rest = pos % item_size;
         Place {
             item: pos / item_size,
-            slot: rest / self.quantum,
-            offset: rest % self.quantum,
+            slot: rest / quantum,
+            offset: rest % quantum,
         }
     }
 

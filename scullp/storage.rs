@@ -7,6 +7,7 @@
 //! device lock dropped (see `scullp.rs`), and the fault handler maps pages with it held.
 
 use crate::common::vm::{PageBlock, PageRef};
+use core::num::NonZeroUsize;
 use kernel::{page::PAGE_SHIFT, prelude::*};
 
 /// One list item: `qset` slots for blocks, or nothing before the first write into it.
@@ -22,7 +23,9 @@ pub(crate) struct Place {
 
 /// The place of byte `pos` with blocks of `block` bytes, `qset` per list item.
 pub(crate) fn place(pos: usize, block: usize, qset: usize) -> Place {
-    let item_size = block * qset;
+    // Both are at least 1 (validated settings): dividing by `NonZeroUsize` cannot panic.
+    let block = NonZeroUsize::new(block).unwrap_or(NonZeroUsize::MIN);
+    let item_size = block.saturating_mul(NonZeroUsize::new(qset).unwrap_or(NonZeroUsize::MIN));
     let rest = pos % item_size;
     Place {
         item: pos / item_size,
