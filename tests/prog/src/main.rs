@@ -601,26 +601,10 @@ fn cmd_time(args: &[String]) -> Res<i32> {
         // SAFETY: leave the child without running the parent's atexit handlers.
         unsafe { libc::_exit(127) };
     }
-    let mut status = 0;
-    loop {
-        // SAFETY: status is a valid out-parameter.
-        let r = unsafe { libc::waitpid(pid, &mut status, 0) };
-        if r == pid {
-            break;
-        }
-        if std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
-            return sys::sys_err("waitpid");
-        }
-    }
+    let status = sys::wait_child(pid)?;
     let t1 = sys::monotonic_ns();
     out(format!("elapsed_ns {}", t1 - t0));
-    Ok(if libc::WIFEXITED(status) {
-        libc::WEXITSTATUS(status)
-    } else if libc::WIFSIGNALED(status) {
-        128 + libc::WTERMSIG(status)
-    } else {
-        1
-    })
+    Ok(status)
 }
 
 fn cmd_errno(args: &[String]) -> Res<i32> {

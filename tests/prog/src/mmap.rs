@@ -389,8 +389,8 @@ pub fn cmd_mapprivate(args: &[String]) -> Res<i32> {
         &orig,
         &map.copy_out(0, page),
     )?;
-    for i in 0..page {
-        map.set(i, !orig[i]);
+    for (i, &byte) in orig.iter().enumerate().take(page) {
+        map.set(i, !byte);
     }
     let got = sys::read_full(&fd, page, Some(0))?;
     check_eq("device after writing a private mapping", 0, &orig, &got)?;

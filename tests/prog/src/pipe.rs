@@ -290,28 +290,7 @@ pub fn cmd_tty_run(args: &[String]) -> Res<i32> {
         // SAFETY: leave the child without the parent's atexit handlers.
         unsafe { libc::_exit(127) };
     }
-    wait_child(pid)
-}
-
-fn wait_child(pid: libc::pid_t) -> Res<i32> {
-    let mut status = 0;
-    loop {
-        // SAFETY: status is a valid out-parameter.
-        let r = unsafe { libc::waitpid(pid, &mut status, 0) };
-        if r == pid {
-            break;
-        }
-        if std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
-            return sys::sys_err("waitpid");
-        }
-    }
-    Ok(if libc::WIFEXITED(status) {
-        libc::WEXITSTATUS(status)
-    } else if libc::WIFSIGNALED(status) {
-        128 + libc::WTERMSIG(status)
-    } else {
-        1
-    })
+    sys::wait_child(pid)
 }
 
 // ---------------------------------------------------------------- stress

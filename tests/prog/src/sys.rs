@@ -240,3 +240,25 @@ pub fn exec(args: &[String]) -> Error {
         errno: errno(),
     }
 }
+
+/// Waits for child `pid` (retrying on EINTR); its exit status, or 128 + the signal.
+pub fn wait_child(pid: libc::pid_t) -> Res<i32> {
+    let mut status = 0;
+    loop {
+        // SAFETY: status is a valid out-parameter.
+        let r = unsafe { libc::waitpid(pid, &mut status, 0) };
+        if r == pid {
+            break;
+        }
+        if std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+            return sys_err("waitpid");
+        }
+    }
+    Ok(if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else if libc::WIFSIGNALED(status) {
+        128 + libc::WTERMSIG(status)
+    } else {
+        1
+    })
+}
