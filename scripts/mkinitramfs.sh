@@ -20,6 +20,7 @@ done
 shift $((OPTIND - 1))
 [ $# -eq 1 ] || die "usage: $0 [-m MODULE_ROOT] OUT.cpio.gz"
 out=$(realpath -m "$1")
+mkdir -p "$(dirname "$out")"
 
 BUSYBOX=/bin/busybox
 [ -x "$BUSYBOX" ] || die "$BUSYBOX not found: install busybox-static (scripts/setup-host.sh)"
@@ -61,6 +62,10 @@ done
 
 prog=$ROOT/tests/prog/target/x86_64-unknown-linux-musl/release/ldd3test
 [ -x "$prog" ] && install -m 0755 "$prog" bin/ldd3test
+# The C test programs (tests/prog/c, built by `make prog`).
+for prog in "$ROOT"/tests/prog/target/c/*; do
+	[ -f "$prog" ] && [ -x "$prog" ] && install -m 0755 "$prog" bin/
+done
 
 # Modules: every .ko under the driver and test folders, flattened into /modules.
 readelf=$(command -v readelf || command -v "llvm-readelf$LLVM_SUFFIX" || true)
