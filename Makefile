@@ -28,7 +28,7 @@ PROG_MANIFEST := tests/prog/Cargo.toml
 INITRD := build/initramfs-debug.cpio.gz
 RUST_DIRS := common scull scullp snull tests
 
-.PHONY: all modules setup kernel prog check run demo bench fmt fmt-check clean help
+.PHONY: all modules setup kernel prog check run demo bench fmt fmt-check rust-analyzer clean help
 .DEFAULT_GOAL := all
 
 all: modules
@@ -45,6 +45,7 @@ help:
 	@echo 'make run               boot with the modules loaded and a shell on the console'
 	@echo 'make bench             boot the non-debug kernel and measure throughput'
 	@echo 'make fmt | fmt-check   rustfmt the Rust sources with the kernel'"'"'s .rustfmt.toml'
+	@echo 'make rust-analyzer     write rust-project.json (editor support) for the modules and KDIR'
 	@echo 'make clean             remove build products (not the cached kernels)'
 	@echo 'Variables: KDIR=/path/to/kernel/build LLVM=$(LLVM) W=1 CLIPPY=1 CHECK_TIMEOUT=$(CHECK_TIMEOUT)'
 	@echo '           CONSOLE=1 (show the whole guest console during check/bench)'
@@ -59,10 +60,19 @@ modules: setup
 	@test -f Kbuild || { echo "error: no ./Kbuild: nothing to build" >&2; exit 1; }
 	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KBUILD_ARGS) modules
 
-prog: setup
+# The guest's test programs: ldd3test (Rust, static musl) and the C programs of tests/prog/c,
+# built static against the user-space headers in include/uapi.
+C_PROGS := $(patsubst tests/prog/c/%.c,tests/prog/target/c/%,$(wildcard tests/prog/c/*.c))
+UAPI_HEADERS := $(wildcard include/uapi/ldd3/*.h)
+
+prog: setup $(C_PROGS)
 	@if [ -f $(PROG_MANIFEST) ]; then \
 		cargo build --quiet --release --target x86_64-unknown-linux-musl --manifest-path $(PROG_MANIFEST); \
 	fi
+
+tests/prog/target/c/%: tests/prog/c/%.c $(UAPI_HEADERS)
+	@mkdir -p $(@D)
+	gcc -static -O2 -Wall -Wextra -Werror -I include/uapi $< -o $@
 
 check: modules prog
 	@scripts/check.sh -k $(KDIR) -T $(CHECK_TIMEOUT) $(if $(TESTS),-t '$(TESTS)')
@@ -71,9 +81,14 @@ run: modules prog
 	@scripts/mkinitramfs.sh $(INITRD)
 	@scripts/qemu.sh -k $(KDIR)/arch/x86/boot/bzImage -i $(INITRD) -m run
 
+# The demo checks what it shows (tests/guest/demo): it fails unless all three drivers worked.
 demo: modules prog
 	@scripts/mkinitramfs.sh $(INITRD)
 	@scripts/qemu.sh -k $(KDIR)/arch/x86/boot/bzImage -i $(INITRD) -m demo -o build/demo -T 600
+	@for d in scull scullp snull; do \
+		tr -d '\r' <build/demo/results.txt | grep -qx "demo ok $$d" || \
+		{ echo "error: the demo did not show $$d working (see above and build/demo/guest.log)" >&2; exit 1; }; \
+	done; echo "make demo: scull, scullp and snull work"
 
 # The bench kernel has no debug options, so the modules are built again against it. Kbuild's
 # MO= refuses a source tree holding the debug build, so this builds a copy of the sources in
@@ -108,8 +123,15 @@ fmt-check:
 	$(if $(RUST_SOURCES),$(RUSTFMT) --check $(RUST_SOURCES))
 	@if [ -f $(PROG_MANIFEST) ]; then cargo fmt --check --manifest-path $(PROG_MANIFEST); fi
 
+# Editor support: the kernel's generator finds the crate roots of this directory (M=) and ties
+# them to KDIR's core, kernel and pin_init; scripts/rust-analyzer.py adds what ./Kbuild gives
+# them (the generated bindings, --cfg ldd3_net). `modules` first, so the bindings exist.
+rust-analyzer: modules
+	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KBUILD_ARGS) rust-analyzer
+	@python3 scripts/rust-analyzer.py $(CURDIR)/rust-project.json
+
 clean:
-	rm -rf build
+	rm -rf build rust-project.json
 	find $(RUST_DIRS) -not -path '*/target/*' \( -name '*.o' -o -name '*.ko' -o -name '*.mod' \
 		-o -name '*.mod.c' -o -name '.*.cmd' -o -name '*.rmeta' -o -name '*.d' \
 		-o -name 'modules.order' -o -name '*_generated.rs' \) -delete 2>/dev/null || true

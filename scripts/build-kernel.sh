@@ -10,6 +10,9 @@ debug | bench) ;;
 *) die "usage: $0 debug|bench" ;;
 esac
 fragments=("$ROOT/configs/base.config" "$ROOT/configs/$flavour.config")
+# Objects a full build of each flavour makes (counted on this project's configs), for the
+# progress lines when this machine has not built the flavour before.
+declare -A DEFAULT_OBJECTS=([debug]=4000 [bench]=3800)
 
 for tool in clang$LLVM_SUFFIX ld.lld$LLVM_SUFFIX bindgen rustc flex bison bc; do
 	command -v "$tool" >/dev/null || die "$tool not found: run scripts/setup-host.sh first"
@@ -60,11 +63,32 @@ done < <(cat "${fragments[@]}")
 [ ${#dropped[@]} -eq 0 ] || die "kernel config lost options (unmet dependencies?): ${dropped[*]}"
 
 step "building the $flavour kernel with LLVM$LLVM_SUFFIX on $(nproc) cores (about 10 minutes, once)"
+# Progress every 30 s: objects built so far against the count of the last build of this
+# flavour on this machine (or the count measured for the project's configs).
+objects_file=$CACHE/build/.objects-$flavour
+expected=$(cat "$objects_file" 2>/dev/null || true)
+case "$expected" in '' | *[!0-9]*) expected=${DEFAULT_OBJECTS[$flavour]} ;; esac
+objects_built() { find "$out" -name '*.o' -newer "$out/.build-start" 2>/dev/null | wc -l; }
+touch "$out/.build-start"
 start=$SECONDS
-if ! kmake -j"$(nproc)" all >"$out/build.log" 2>&1; then
+kmake -j"$(nproc)" all >"$out/build.log" 2>&1 &
+pid=$!
+next=30
+while kill -0 "$pid" 2>/dev/null; do
+	sleep 1
+	if [ $((SECONDS - start)) -ge "$next" ]; then
+		next=$((next + 30))
+		built=$(objects_built)
+		pct=$((built * 100 / expected))
+		[ "$pct" -le 99 ] || pct=99
+		note "building the $flavour kernel: $pct% ($built of about $expected objects, $((SECONDS - start)) s)"
+	fi
+done
+if ! wait "$pid"; then
 	grep -E 'error|Error' "$out/build.log" | head -n 20 >&2
 	die "kernel build failed; full log: $out/build.log"
 fi
+objects_built >"$objects_file"
 touch "$out/.built"
 note "built in $((SECONDS - start)) s: $out/arch/x86/boot/bzImage"
 echo "$out"

@@ -30,7 +30,7 @@ mkdir -p "$ROOT/build"
 step "packing the guest initramfs"
 "$ROOT/scripts/mkinitramfs.sh" "$initrd"
 
-step "booting the debug kernel under QEMU/TCG (limit ${limit}s)${tests:+, tests: $tests}"
+step "booting the debug kernel under QEMU (limit ${limit}s)${tests:+, tests: $tests}"
 start=$SECONDS
 status=0
 "$ROOT/scripts/qemu.sh" -k "$bzimage" -i "$initrd" -m check -o "$outdir" -T "$limit" \

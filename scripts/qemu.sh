@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Boots the test guest under QEMU (TCG: KVM does not run normal guests on these machines).
+# Boots the test guest under QEMU: with KVM where a probe showed it works (scripts/accel.sh,
+# remembered per machine; LDD3_ACCEL=kvm|tcg overrides), else under TCG.
 #
 # usage: scripts/qemu.sh -k BZIMAGE -i INITRD -m MODE [-t TESTS] [-o OUTDIR] [-T TIMEOUT]
 #   MODE   check | bench | demo | run (see tests/guest/init); run is interactive.
@@ -34,13 +35,16 @@ esac
 append="console=ttyS0 panic=-1 loglevel=$loglevel ldd3.mode=$mode"
 append="$append${tests:+ ldd3.tests=$tests}${LDD3_TEST_TIMEOUT:+ ldd3.timeout=$LDD3_TEST_TIMEOUT}"
 append="$append${QEMU_APPEND:+ $QEMU_APPEND}"
+accel=$("$ROOT/scripts/accel.sh" "$kernel")
+cpu=()
+[ "$accel" = kvm ] && cpu=(-cpu host)
 # shellcheck disable=SC2206
-qemu=(qemu-system-x86_64 -accel tcg -m 1024 -smp 2 -nographic -no-reboot -nic none
+qemu=(qemu-system-x86_64 -accel "$accel" "${cpu[@]}" -m 1024 -smp 2 -nographic -no-reboot -nic none
 	-kernel "$kernel" -initrd "$initrd" -append "$append" ${QEMU_EXTRA_ARGS:-})
 
 if [ "$mode" = run ]; then
 	[ -t 0 ] || die "run mode is interactive and needs a terminal on stdin (make demo runs without one)"
-	note "booting (${limit}s limit off in run mode); Ctrl-a x quits QEMU"
+	note "booting under $accel (${limit}s limit off in run mode); Ctrl-a x quits QEMU"
 	exec "${qemu[@]}" -serial mon:stdio -serial null
 fi
 
