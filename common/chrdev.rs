@@ -7,7 +7,7 @@
 //! [`include/linux/fs.h`](srctree/include/linux/fs.h).
 
 use super::fops::{FileOperations, FopsVTable};
-use core::{mem, ptr};
+use core::{ffi::c_void, mem, ptr};
 use kernel::{
     bindings,
     error::{from_err_ptr, to_result},
@@ -108,14 +108,17 @@ impl Drop for ChrdevRegion {
 }
 
 /// A device class: a directory under `/sys/class`; devices created in it get their `/dev`
-/// node from devtmpfs (or udev), so no `mknod` is needed.
+/// node from devtmpfs (or udev), so no `mknod` is needed, with the permission bits the class
+/// was created with (what the book's `scull_load` script set with `chmod`).
 ///
 /// # Invariants
 ///
 /// `ptr` is a class created by `class_create` and not yet destroyed; it is destroyed exactly
-/// once, on drop.
+/// once, on drop. Its `devnode` is [`devnode`], so every device created in it must carry its
+/// node mode as driver data, as [`CharDevice::new`] does.
 pub struct DeviceClass {
     ptr: *mut bindings::class,
+    mode: u16,
 }
 
 // SAFETY: A `struct class` may be used and destroyed from any thread; the driver core locks it.
@@ -124,13 +127,45 @@ unsafe impl Send for DeviceClass {}
 // which the driver core serialises itself.
 unsafe impl Sync for DeviceClass {}
 
+/// The `devnode` of every [`DeviceClass`]: the node keeps its default name (NULL) and gets the
+/// mode that the device's driver data carries.
+///
+/// # Safety
+///
+/// `dev` must be a live device created in a [`DeviceClass`], and `mode` NULL or valid for a
+/// write (as `device_get_devnode` in `drivers/base/core.c` calls it).
+unsafe extern "C" fn devnode(
+    dev: *const bindings::device,
+    mode: *mut bindings::umode_t,
+) -> *mut kernel::ffi::c_char {
+    if !mode.is_null() {
+        // SAFETY: By the contract above `dev` is live and `mode` writable; the driver data of
+        // a device of a `DeviceClass` is its node mode (`CharDevice::new`), not a pointer.
+        unsafe { *mode = (*dev).driver_data as usize as bindings::umode_t };
+    }
+    ptr::null_mut()
+}
+
 impl DeviceClass {
-    /// Creates the class `/sys/class/<name>`.
-    pub fn new(name: &'static CStr) -> Result<Arc<Self>> {
+    /// Creates the class `/sys/class/<name>`, whose device nodes get the permission bits
+    /// `mode` (`EINVAL` unless within `0o777`).
+    pub fn new(name: &'static CStr, mode: u16) -> Result<Arc<Self>> {
+        if mode & !0o777 != 0 {
+            return Err(EINVAL);
+        }
         // SAFETY: `name` is NUL-terminated and lives forever, as the class keeps a pointer to it.
         let ptr = from_err_ptr(unsafe { bindings::class_create(name.as_char_ptr()) })?;
-        // INVARIANT: `ptr` was just created.
-        Ok(Arc::new(Self { ptr }, GFP_KERNEL)?)
+        // SAFETY: The class was just created and no device is in it yet, so nothing reads
+        // `devnode` concurrently; it stays valid as long as the class (it is code).
+        unsafe { (*ptr).devnode = Some(devnode) };
+        // INVARIANT: `ptr` was just created, with `devnode` set. (If the allocation fails,
+        // the value is dropped, which destroys the class.)
+        Ok(Arc::new(Self { ptr, mode }, GFP_KERNEL)?)
+    }
+
+    /// The permission bits of the class's device nodes.
+    pub fn mode(&self) -> u16 {
+        self.mode
     }
 }
 
@@ -215,6 +250,7 @@ impl<T: FileOperations> CharDevice<T> {
     ) -> Result<Pin<KBox<Self>>> {
         let class = class.clone();
         let class_ptr = class.ptr;
+        let node_mode = class.mode;
         let init = move |slot: *mut Self| -> Result {
             // SAFETY: `slot` is valid for writes and pinned (the `pin_init_from_closure`
             // contract). Fields are written before anything can read them: `data` before
@@ -246,11 +282,12 @@ impl<T: FileOperations> CharDevice<T> {
                     return Err(e);
                 }
 
+                // The driver data is the node's mode, for `devnode` (the class invariant).
                 let node = bindings::device_create(
                     class_ptr,
                     ptr::null_mut(),
                     devt,
-                    ptr::null_mut(),
+                    usize::from(node_mode) as *mut c_void,
                     c"%s".as_char_ptr(),
                     name.as_char_ptr(),
                 );

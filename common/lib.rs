@@ -22,6 +22,7 @@ pub mod fops;
 pub mod net;
 pub mod procfs;
 pub mod settings;
+pub mod uapi;
 pub mod vm;
 
 /// The capability that guards module-wide settings (`CAP_SYS_ADMIN`).

@@ -13,7 +13,7 @@ use kernel::{
         file::{flags, Offset},
         File,
     },
-    ioctl::{_IO, _IOC_NR, _IOC_TYPE, _IOR, _IOW, _IOWR},
+    ioctl::{_IOC_NR, _IOC_TYPE},
     new_mutex,
     prelude::*,
     str::CString,
@@ -35,6 +35,7 @@ use common::{
     chrdev::{Chrdev, ChrdevRegion, DeviceClass},
     fops::{FileOperations, SeekFrom},
     settings::{param_in, require_admin, Setting, SettingOp},
+    uapi::*,
 };
 use pipe::{PipeFile, ScullPipe};
 use proc::{DeviceList, PipeList};
@@ -79,6 +80,10 @@ module! {
             default: 64 << 20,
             description: "Bytes a device can hold; writes past it fail with EFBIG",
         },
+        scull_mode: u16 {
+            default: 0o666,
+            description: "Permission bits of the /dev nodes (default 0666: any user)",
+        },
     },
 }
 
@@ -88,25 +93,6 @@ const QUANTUM_RANGE: (i32, i32) = (1, 1 << 20);
 const QSET_RANGE: (i32, i32) = (1, 1 << 16);
 /// Bounds of the scullpipe buffer size (its capacity is one byte less).
 const PIPE_BUFFER_RANGE: (i32, i32) = (2, 1 << 20);
-
-/// ioctl magic number of scull.
-const SCULL_IOC_MAGIC: u32 = b'k' as u32;
-const SCULL_IOCRESET: u32 = _IO(SCULL_IOC_MAGIC, 0);
-const SCULL_IOCSQUANTUM: u32 = _IOW::<i32>(SCULL_IOC_MAGIC, 1);
-const SCULL_IOCSQSET: u32 = _IOW::<i32>(SCULL_IOC_MAGIC, 2);
-const SCULL_IOCTQUANTUM: u32 = _IO(SCULL_IOC_MAGIC, 3);
-const SCULL_IOCTQSET: u32 = _IO(SCULL_IOC_MAGIC, 4);
-const SCULL_IOCGQUANTUM: u32 = _IOR::<i32>(SCULL_IOC_MAGIC, 5);
-const SCULL_IOCGQSET: u32 = _IOR::<i32>(SCULL_IOC_MAGIC, 6);
-const SCULL_IOCQQUANTUM: u32 = _IO(SCULL_IOC_MAGIC, 7);
-const SCULL_IOCQQSET: u32 = _IO(SCULL_IOC_MAGIC, 8);
-const SCULL_IOCXQUANTUM: u32 = _IOWR::<i32>(SCULL_IOC_MAGIC, 9);
-const SCULL_IOCXQSET: u32 = _IOWR::<i32>(SCULL_IOC_MAGIC, 10);
-const SCULL_IOCHQUANTUM: u32 = _IO(SCULL_IOC_MAGIC, 11);
-const SCULL_IOCHQSET: u32 = _IO(SCULL_IOC_MAGIC, 12);
-const SCULL_P_IOCTSIZE: u32 = _IO(SCULL_IOC_MAGIC, 13);
-const SCULL_P_IOCQSIZE: u32 = _IO(SCULL_IOC_MAGIC, 14);
-const SCULL_IOC_MAXNR: u32 = 14;
 
 static QUANTUM: Setting = Setting::new(QUANTUM_RANGE.0, QUANTUM_RANGE.1);
 static QSET: Setting = Setting::new(QSET_RANGE.0, QSET_RANGE.1);
@@ -202,10 +188,10 @@ impl FileOperations for ScullFile {
     }
 }
 
-/// The `'k'` ioctls, shared by every scull device: they read and change the module-wide
+/// The `'k'` ioctls of `<ldd3/scull.h>`, shared by every scull device: they read and change the module-wide
 /// settings.
 fn scull_ioctl(cmd: u32, arg: usize) -> Result<isize> {
-    if _IOC_TYPE(cmd) != SCULL_IOC_MAGIC || _IOC_NR(cmd) > SCULL_IOC_MAXNR {
+    if _IOC_TYPE(cmd) != u32::from(SCULL_IOC_MAGIC) || _IOC_NR(cmd) > SCULL_IOC_MAXNR {
         return Err(ENOTTY);
     }
     let (setting, op) = match cmd {
@@ -275,7 +261,7 @@ impl kernel::Module for ScullModule {
             return Err(EINVAL);
         }
 
-        let class = DeviceClass::new(c"scull")?;
+        let class = DeviceClass::new(c"scull", module_parameters::scull_mode.value())?;
         let region = ChrdevRegion::new(c"scull", major, minor, nr_devs)?;
         let devices = Chrdev::new(
             region,

@@ -20,8 +20,8 @@
 //! - Mappings of any order work: blocks are compound pages (`__GFP_COMP`), whose tail pages
 //!   `vm_insert_page` accepts (the book refused mapping with `ENODEV` when the order was not 0).
 //! - Truncation (`O_WRONLY` open) is refused with `EBUSY` while any mapping exists; the live
-//!   VMAs are counted by `mmap` (the first one) and the vm `open`/`close` operations (copies
-//!   made by fork, split or mremap, and removal).
+//!   VMAs are counted by the vm `open`/`close` operations (the new mapping and the copies made
+//!   by fork, split or mremap, and removal).
 
 #![deny(unsafe_code)]
 
@@ -30,7 +30,7 @@ use kernel::{
         file::{flags, Offset},
         File,
     },
-    ioctl::{_IO, _IOC_NR, _IOC_TYPE, _IOR, _IOW, _IOWR},
+    ioctl::{_IOC_NR, _IOC_TYPE},
     mm::virt::{VmaNew, VmaRef},
     new_mutex,
     prelude::*,
@@ -51,6 +51,7 @@ use common::{
     chrdev::{Chrdev, ChrdevRegion, DeviceClass},
     fops::{FileOperations, SeekFrom},
     settings::{param_in, require_admin, Setting, SettingOp},
+    uapi::*,
     vm::{FaultError, VmFault, VmMapping, VmOperations, MAX_ORDER},
 };
 use storage::Storage;
@@ -86,6 +87,10 @@ module! {
             default: 128 << 20,
             description: "Bytes a device can hold; writes past it fail with EFBIG",
         },
+        scullp_mode: u16 {
+            default: 0o666,
+            description: "Permission bits of the /dev nodes (default 0666: any user)",
+        },
     },
 }
 
@@ -103,23 +108,6 @@ const FAULT_AROUND: usize = 16;
 
 /// The fault-around group size in use (a power of two up to [`FAULT_AROUND`]).
 static FAULT_AROUND_PAGES: Atomic<i32> = Atomic::new(FAULT_AROUND as i32);
-
-/// ioctl magic number of scullp.
-const SCULLP_IOC_MAGIC: u32 = b'K' as u32;
-const SCULLP_IOCRESET: u32 = _IO(SCULLP_IOC_MAGIC, 0);
-const SCULLP_IOCSORDER: u32 = _IOW::<i32>(SCULLP_IOC_MAGIC, 1);
-const SCULLP_IOCTORDER: u32 = _IO(SCULLP_IOC_MAGIC, 2);
-const SCULLP_IOCGORDER: u32 = _IOR::<i32>(SCULLP_IOC_MAGIC, 3);
-const SCULLP_IOCQORDER: u32 = _IO(SCULLP_IOC_MAGIC, 4);
-const SCULLP_IOCXORDER: u32 = _IOWR::<i32>(SCULLP_IOC_MAGIC, 5);
-const SCULLP_IOCHORDER: u32 = _IO(SCULLP_IOC_MAGIC, 6);
-const SCULLP_IOCSQSET: u32 = _IOW::<i32>(SCULLP_IOC_MAGIC, 7);
-const SCULLP_IOCTQSET: u32 = _IO(SCULLP_IOC_MAGIC, 8);
-const SCULLP_IOCGQSET: u32 = _IOR::<i32>(SCULLP_IOC_MAGIC, 9);
-const SCULLP_IOCQQSET: u32 = _IO(SCULLP_IOC_MAGIC, 10);
-const SCULLP_IOCXQSET: u32 = _IOWR::<i32>(SCULLP_IOC_MAGIC, 11);
-const SCULLP_IOCHQSET: u32 = _IO(SCULLP_IOC_MAGIC, 12);
-const SCULLP_IOC_MAXNR: u32 = 12;
 
 static ORDER: Setting = Setting::new(ORDER_RANGE.0, ORDER_RANGE.1);
 static QSET: Setting = Setting::new(QSET_RANGE.0, QSET_RANGE.1);
@@ -324,18 +312,18 @@ impl FileOperations for ScullpFile {
     }
 
     /// Any order can be mapped. The VMA may not grow by mremap (`VM_DONTEXPAND`);
-    /// `VM_MIXEDMAP` is set by the installation of the fault handler.
+    /// `VM_MIXEDMAP` is set by the installation of the fault handler, whose `open` counts
+    /// the new mapping.
     fn mmap(dev: ArcBorrow<'_, ScullpDev>, _file: &File, vma: &VmaNew) -> Result<VmMapping> {
         vma.set_dontexpand();
-        dev.inner.lock().vmas += 1;
         Ok(VmMapping::new::<ScullpDev>(dev.into()))
     }
 }
 
-/// The `'K'` ioctls, shared by every scullp device: they read and change the module-wide
-/// order and qset.
+/// The `'K'` ioctls of `<ldd3/scullp.h>`, shared by every scullp device: they read and change
+/// the module-wide order and qset.
 fn scullp_ioctl(cmd: u32, arg: usize) -> Result<isize> {
-    if _IOC_TYPE(cmd) != SCULLP_IOC_MAGIC || _IOC_NR(cmd) > SCULLP_IOC_MAXNR {
+    if _IOC_TYPE(cmd) != u32::from(SCULLP_IOC_MAGIC) || _IOC_NR(cmd) > SCULLP_IOC_MAXNR {
         return Err(ENOTTY);
     }
     let (setting, op) = match cmd {
@@ -390,7 +378,7 @@ impl kernel::Module for ScullpModule {
         }
         FAULT_AROUND_PAGES.store(around as i32, Relaxed);
 
-        let class = DeviceClass::new(c"scullp")?;
+        let class = DeviceClass::new(c"scullp", module_parameters::scullp_mode.value())?;
         let region = ChrdevRegion::new(c"scullp", major, 0, devs)?;
         let devices = Chrdev::new(
             region,

@@ -69,6 +69,29 @@ t_nodes() {
 	done
 }
 
+# The nodes are usable by any user by default (scull_mode=0666); scull_mode sets other bits.
+t_node_mode() {
+	for n in scull0 scull3 scullpipe0 scullsingle scullpriv; do
+		assert_eq 666 "$(stat -c %a /dev/$n)" "mode of /dev/$n"
+	done
+	as_user sh -c 'echo hi from a user >/dev/scull0'
+	assert_eq "hi from a user" "$(as_user cat /dev/scull0)" "a normal user's echo and cat"
+	unload_scull
+	: >"$T_TMP/params-changed"
+	load_scull scull_mode=0640
+	assert_eq 640 "$(stat -c %a /dev/scull0)" "mode with scull_mode=0640"
+	assert_eq 640 "$(stat -c %a /dev/scullpipe1)" "mode of scullpipe1 with scull_mode=0640"
+	assert_fails_with EACCES $T as-user 1000 $T run /dev/scull0 wronly write=x
+	unload_scull
+	# only permission bits
+	if insmod "$LDD3_MODULES/scull.ko" scull_mode=04666 2>/dev/null; then
+		rmmod scull
+		fail "insmod scull.ko scull_mode=04666 succeeded"
+	fi
+	mod_loaded scull && fail "scull loaded after insmod scull_mode=04666 failed"
+	return 0
+}
+
 t_roundtrip() {
 	for d in 0 1 2 3; do
 		echo "hello scull$d" >/dev/scull$d
@@ -498,6 +521,7 @@ if ! insmod "$LDD3_MODULES/scull.ko"; then
 fi
 
 scull_case nodes t_nodes
+scull_case node_mode t_node_mode
 scull_case roundtrip t_roundtrip
 scull_case dd_8mib t_dd_8mib
 scull_case quantum_boundary t_quantum_boundary

@@ -157,7 +157,10 @@ mod tests {
 
     #[test]
     fn char_devices_register_and_unregister() -> Result {
-        let class = DeviceClass::new(c"ldd3_kunit")?;
+        // Only permission bits are accepted for the nodes.
+        assert!(DeviceClass::new(c"ldd3_kunit", 0o4755).err() == Some(EINVAL));
+        let class = DeviceClass::new(c"ldd3_kunit", 0o600)?;
+        assert_eq!(class.mode(), 0o600);
         let region = ChrdevRegion::new(c"ldd3_kunit", 0, 0, 2)?;
         let major = region.major();
         let devices = Chrdev::<ReadOnly>::new(

@@ -1,69 +1,18 @@
-//! ioctl numbers: the drivers' symbolic commands, and the `_IOC` encoding (x86_64).
+//! ioctl numbers: the drivers' symbolic commands, read from their user-space headers
+//! (`include/uapi/ldd3/*.h`, by `build.rs`), and the `_IOC` direction bits (x86_64).
 //!
-//! To add a driver's commands, add a table and list it in `TABLES`.
+//! To add a driver's commands, add its header to `build.rs` and its table to `TABLES`.
 
 pub const IOC_NONE: u32 = 0;
 pub const IOC_WRITE: u32 = 1;
 pub const IOC_READ: u32 = 2;
 
-pub const fn ioc(dir: u32, ty: u8, nr: u8, size: u32) -> u32 {
-    (dir << 30) | (size << 16) | ((ty as u32) << 8) | nr as u32
-}
-const INT: u32 = core::mem::size_of::<libc::c_int>() as u32;
-const fn io(ty: u8, nr: u8) -> u32 {
-    ioc(IOC_NONE, ty, nr, 0)
-}
-const fn iow(ty: u8, nr: u8) -> u32 {
-    ioc(IOC_WRITE, ty, nr, INT)
-}
-const fn ior(ty: u8, nr: u8) -> u32 {
-    ioc(IOC_READ, ty, nr, INT)
-}
-const fn iowr(ty: u8, nr: u8) -> u32 {
-    ioc(IOC_READ | IOC_WRITE, ty, nr, INT)
-}
-
 pub fn dir(cmd: u32) -> u32 {
     cmd >> 30
 }
 
-/// scull, magic 'k' (scull.h of the reference).
-const SCULL_MAGIC: u8 = b'k';
-pub const SCULL: &[(&str, u32)] = &[
-    ("SCULL_IOCRESET", io(SCULL_MAGIC, 0)),
-    ("SCULL_IOCSQUANTUM", iow(SCULL_MAGIC, 1)),
-    ("SCULL_IOCSQSET", iow(SCULL_MAGIC, 2)),
-    ("SCULL_IOCTQUANTUM", io(SCULL_MAGIC, 3)),
-    ("SCULL_IOCTQSET", io(SCULL_MAGIC, 4)),
-    ("SCULL_IOCGQUANTUM", ior(SCULL_MAGIC, 5)),
-    ("SCULL_IOCGQSET", ior(SCULL_MAGIC, 6)),
-    ("SCULL_IOCQQUANTUM", io(SCULL_MAGIC, 7)),
-    ("SCULL_IOCQQSET", io(SCULL_MAGIC, 8)),
-    ("SCULL_IOCXQUANTUM", iowr(SCULL_MAGIC, 9)),
-    ("SCULL_IOCXQSET", iowr(SCULL_MAGIC, 10)),
-    ("SCULL_IOCHQUANTUM", io(SCULL_MAGIC, 11)),
-    ("SCULL_IOCHQSET", io(SCULL_MAGIC, 12)),
-    ("SCULL_P_IOCTSIZE", io(SCULL_MAGIC, 13)),
-    ("SCULL_P_IOCQSIZE", io(SCULL_MAGIC, 14)),
-];
-
-/// scullp, magic 'K' (scullp.h of the reference): order 1-6, qset 7-12.
-const SCULLP_MAGIC: u8 = b'K';
-pub const SCULLP: &[(&str, u32)] = &[
-    ("SCULLP_IOCRESET", io(SCULLP_MAGIC, 0)),
-    ("SCULLP_IOCSORDER", iow(SCULLP_MAGIC, 1)),
-    ("SCULLP_IOCTORDER", io(SCULLP_MAGIC, 2)),
-    ("SCULLP_IOCGORDER", ior(SCULLP_MAGIC, 3)),
-    ("SCULLP_IOCQORDER", io(SCULLP_MAGIC, 4)),
-    ("SCULLP_IOCXORDER", iowr(SCULLP_MAGIC, 5)),
-    ("SCULLP_IOCHORDER", io(SCULLP_MAGIC, 6)),
-    ("SCULLP_IOCSQSET", iow(SCULLP_MAGIC, 7)),
-    ("SCULLP_IOCTQSET", io(SCULLP_MAGIC, 8)),
-    ("SCULLP_IOCGQSET", ior(SCULLP_MAGIC, 9)),
-    ("SCULLP_IOCQQSET", io(SCULLP_MAGIC, 10)),
-    ("SCULLP_IOCXQSET", iowr(SCULLP_MAGIC, 11)),
-    ("SCULLP_IOCHQSET", io(SCULLP_MAGIC, 12)),
-];
+// `SCULL` and `SCULLP`: (name, number) of every command of <ldd3/scull.h> and <ldd3/scullp.h>.
+include!(concat!(env!("OUT_DIR"), "/uapi.rs"));
 
 /// (table, prefixes that may be left out when naming a command of it)
 /// A driver's commands: (name, number).
