@@ -17,7 +17,7 @@
 use core::{cell::Cell, ffi::c_void, marker::PhantomData, ops::Range, ptr::NonNull};
 use kernel::{
     bindings,
-    mm::virt::{VmaNew, VmaRef},
+    mm::virt::{VmaMixedMap, VmaNew, VmaRef},
     page::{PAGE_SHIFT, PAGE_SIZE},
     prelude::*,
     sync::{Arc, ArcBorrow},
@@ -63,9 +63,10 @@ impl PageBlock {
         if order > 0 {
             gfp |= GFP_COMP | bindings::__GFP_NOWARN;
         }
-        // SAFETY: Any flags and an order up to `MAX_PAGE_ORDER` are valid; `NUMA_NO_NODE`
-        // picks the local node. The function is exported (`alloc_pages` itself is a macro).
-        let page = unsafe { bindings::alloc_pages_node_noprof(bindings::NUMA_NO_NODE, gfp, order) };
+        // SAFETY: Any flags and an order up to `MAX_PAGE_ORDER` are valid. This is the kernel
+        // crate's helper for the C `alloc_pages` macro, so the allocation is accounted to this
+        // call site by allocation profiling like any C caller's.
+        let page = unsafe { bindings::alloc_pages(gfp, order) };
         // INVARIANT: a non-NULL result is a new allocation with one reference, ours.
         NonNull::new(page)
             .map(|head| Self { head, order })
@@ -220,10 +221,14 @@ const BATCH: usize = 16;
 ///
 /// # Invariants
 ///
-/// `vmf` is the `struct vm_fault` of a fault being handled by [`VmOpsVTable::fault`] on a
-/// VMA with `VM_MIXEDMAP` set, valid for `'a`; its VMA is read-locked (mmap or per-VMA lock).
+/// `vmf` is the `struct vm_fault` of a fault being handled by [`VmOpsVTable::fault`], valid
+/// for `'a` and written by no one else meanwhile (it lives on the faulting task's stack);
+/// `vma` is its VMA, which has `VM_MIXEDMAP` and is read-locked for `'a` (the mmap lock: with
+/// no `map_pages`, the mm never calls `fault` under the per-VMA lock alone, see
+/// `vmf_can_call_fault` in `mm/memory.c`).
 pub struct VmFault<'a> {
     vmf: NonNull<bindings::vm_fault>,
+    vma: &'a VmaMixedMap,
     /// Whether the faulting page is mapped now (by us or by a racing fault).
     mapped: Cell<bool>,
     /// The error of the last failed insertion, if any.
@@ -232,37 +237,34 @@ pub struct VmFault<'a> {
 }
 
 impl VmFault<'_> {
-    fn vma(&self) -> &bindings::vm_area_struct {
-        // SAFETY: By the type invariant `vmf` and its VMA are valid; the VMA's range and page
-        // offset do not change while it is locked for the fault.
-        unsafe { &*self.vmf.as_ref().__bindgen_anon_1.vma }
-    }
-
     /// The page offset (in the file, `vm_pgoff` included) of the faulting page.
     pub fn pgoff(&self) -> usize {
-        // SAFETY: By the type invariant `vmf` is valid; `pgoff` is a constant of the fault.
-        unsafe { self.vmf.as_ref().__bindgen_anon_1.pgoff }
+        // SAFETY: By the type invariant `vmf` is valid and not written meanwhile; the field is
+        // read through the raw pointer, no reference to the C struct is formed.
+        unsafe { (*self.vmf.as_ptr()).__bindgen_anon_1.pgoff }
     }
 
     /// Whether the fault is a write access.
     pub fn is_write(&self) -> bool {
         // SAFETY: As for `pgoff`.
-        let flags = unsafe { self.vmf.as_ref().flags };
+        let flags = unsafe { (*self.vmf.as_ptr()).flags };
         flags & bindings::fault_flag_FAULT_FLAG_WRITE != 0
+    }
+
+    /// The first page offset the VMA maps (`vm_pgoff`).
+    fn vma_pgoff(&self) -> usize {
+        // SAFETY: By the type invariant the VMA is valid and read-locked, under which
+        // `vm_pgoff` does not change (it is written only under the mmap write lock).
+        unsafe { (*self.vma.as_ptr()).vm_pgoff }
     }
 
     /// The virtual page number of the faulting address, and the virtual pages of the VMA.
     fn vpages(&self) -> (usize, Range<usize>) {
         // SAFETY: As for `pgoff`.
-        let address = unsafe { self.vmf.as_ref().__bindgen_anon_1.address };
-        // SAFETY: `vm_start`/`vm_end` are stable while the VMA is locked.
-        let (start, end) = unsafe {
-            let range = &self.vma().__bindgen_anon_1.__bindgen_anon_1;
-            (range.vm_start, range.vm_end)
-        };
+        let address = unsafe { (*self.vmf.as_ptr()).__bindgen_anon_1.address };
         (
             address >> PAGE_SHIFT,
-            start >> PAGE_SHIFT..end >> PAGE_SHIFT,
+            self.vma.start() >> PAGE_SHIFT..self.vma.end() >> PAGE_SHIFT,
         )
     }
 
@@ -278,9 +280,8 @@ impl VmFault<'_> {
     /// the mapping and already mapped ones are skipped. Returns how many pages were mapped.
     /// The fault succeeds if the faulting page is mapped when the handler returns.
     pub fn insert(&self, first_pgoff: usize, pages: &[PageRef<'_>]) -> usize {
-        let vma = self.vma();
         let (_, vma_pages) = self.vpages();
-        let vm_pgoff = vma.vm_pgoff;
+        let vm_pgoff = self.vma_pgoff();
         let fault = self.pgoff();
         let mut done = 0;
         let mut i = 0;
@@ -301,13 +302,14 @@ impl VmFault<'_> {
                 *slot = page.as_ptr();
             }
             let mut left = n;
-            // SAFETY: The VMA is locked for the fault and has `VM_MIXEDMAP` (type invariant),
-            // so `vm_insert_pages` may run here without the mmap write lock; the `n` pages
+            // SAFETY: The VMA is read-locked for the fault and has `VM_MIXEDMAP` (type
+            // invariant), so `vm_insert_pages` may run here without the mmap write lock (it
+            // only sets the flag, which needs that lock, when it is missing); the `n` pages
             // are live pages of `PageBlock`s borrowed for the call, and the range
             // `vpage .. vpage + n` is inside the VMA.
             let ret = unsafe {
                 bindings::vm_insert_pages(
-                    core::ptr::from_ref(vma).cast_mut(),
+                    self.vma.as_ptr(),
                     vpage << PAGE_SHIFT,
                     batch.as_mut_ptr(),
                     &mut left,
@@ -340,13 +342,13 @@ impl VmFault<'_> {
 /// Operations of a mapping: its `vm_operations_struct`, built by [`VmOpsVTable`].
 ///
 /// Each VMA holds its own `Arc<Self>` in `vm_private_data`: [`VmMapping::new`] gives one to
-/// the VMA being created; `open` runs for every copy the kernel makes of a VMA (fork, split,
+/// the VMA being created; `open` runs for that first VMA once it is installed (when the
+/// driver's `mmap` succeeded) and for every copy the kernel makes of a VMA (fork, split,
 /// mremap) after it got a clone; `close` runs for each VMA being removed, before its
-/// reference is dropped. `open` and `close` therefore pair up exactly, with the first mapping
-/// counted by the driver's `mmap`.
+/// reference is dropped. `open` and `close` therefore pair up exactly.
 #[vtable]
 pub trait VmOperations: Send + Sync + Sized + 'static {
-    /// A copy of a mapping of `self` came into being (`vma`).
+    /// A mapping of `self` came into being (`vma`): the one `mmap` made, or a copy of one.
     fn open(&self, _vma: &VmaRef) {}
 
     /// A mapping of `self` is going away (its pages are already unmapped).
@@ -354,9 +356,9 @@ pub trait VmOperations: Send + Sync + Sized + 'static {
 
     /// Serves a fault at [`VmFault::pgoff`]: maps the page there (and possibly neighbours)
     /// with [`VmFault::insert`], or fails. Returning `Ok` without the faulting page mapped
-    /// is a `SIGBUS` (never a retry loop). Runs in process context with the VMA read-locked
-    /// (under `mmap_lock` or the per-VMA lock), so it may sleep and take the driver's locks;
-    /// those locks must then never be held across an access to user memory.
+    /// is a `SIGBUS` (never a retry loop). Runs in process context with the mmap lock held for
+    /// reading, so it may sleep and take the driver's locks; those locks must then never be
+    /// held across an access to user memory.
     fn fault(&self, vmf: &VmFault<'_>) -> Result<(), FaultError>;
 }
 
@@ -404,11 +406,21 @@ impl<T: VmOperations> VmOpsVTable<T> {
     ///
     /// Called by the mm for a fault in a VMA using this table.
     unsafe extern "C" fn fault(vmf: *mut bindings::vm_fault) -> bindings::vm_fault_t {
-        // SAFETY: `vmf` is valid for the call and its VMA is locked.
-        let data = unsafe { Self::data((*vmf).__bindgen_anon_1.vma) };
+        // SAFETY: `vmf` is valid for the call; its VMA uses this table and is read-locked:
+        // with no `map_pages` in the table, `vmf_can_call_fault` sends faults taken under the
+        // per-VMA lock alone back to be retried under the mmap lock before `fault` is called.
+        let (data, vma) = unsafe {
+            let vma = (*vmf).__bindgen_anon_1.vma;
+            (Self::data(vma), VmaRef::from_raw(vma))
+        };
+        // `VmMapping::install` set `VM_MIXEDMAP` and nothing clears it; checked all the same.
+        let Some(vma) = vma.as_mixedmap_vma() else {
+            return bindings::vm_fault_reason_VM_FAULT_SIGBUS as bindings::vm_fault_t;
+        };
         let view = VmFault {
             // SAFETY: The mm never passes NULL.
             vmf: unsafe { NonNull::new_unchecked(vmf) },
+            vma,
             mapped: Cell::new(false),
             error: Cell::new(None),
             _p: PhantomData,
@@ -422,34 +434,15 @@ impl<T: VmOperations> VmOpsVTable<T> {
         reason as bindings::vm_fault_t
     }
 
-    /// `map_pages` that maps nothing.
-    ///
-    /// The real fault-around happens in `fault`, which maps the faulting page's present
-    /// neighbours with one `vm_insert_pages` (see [`VmFault::window`]). `map_pages` cannot do
-    /// it in 7.3: `do_fault_around` calls it under `rcu_read_lock()`, where neither the
-    /// driver's mutex nor the page-table allocation in `vm_insert_pages` may sleep. It is
-    /// still provided because its presence is what `vmf_can_call_fault` checks before letting
-    /// `fault` run under the per-VMA lock; without it every fault first fails with
-    /// `VM_FAULT_RETRY` and is taken again under `mmap_lock`. Mapping nothing is allowed
-    /// (page-cache `map_pages` skips pages that are not ready too); the fault path then calls
-    /// `fault` as usual.
-    ///
-    /// # Safety
-    ///
-    /// Called by the mm for a VMA using this table (nothing is dereferenced).
-    unsafe extern "C" fn map_pages(
-        _vmf: *mut bindings::vm_fault,
-        _start: kernel::ffi::c_ulong,
-        _end: kernel::ffi::c_ulong,
-    ) -> bindings::vm_fault_t {
-        0
-    }
-
+    // No `map_pages`: the fault-around happens in `fault`, which maps the faulting page's
+    // present neighbours with one `vm_insert_pages` (see [`VmFault::window`]). A `map_pages`
+    // runs under `rcu_read_lock()` (`do_fault_around`), where neither the driver's mutex nor
+    // the page-table allocation of `vm_insert_pages` may sleep. Without one, a fault taken
+    // under the per-VMA lock is retried once under the mmap lock (`vmf_can_call_fault`).
     const VTABLE: bindings::vm_operations_struct = bindings::vm_operations_struct {
         open: Some(Self::open),
         close: Some(Self::close),
         fault: Some(Self::fault),
-        map_pages: Some(Self::map_pages),
         ..pin_init::zeroed()
     };
 }
@@ -462,6 +455,8 @@ impl<T: VmOperations> VmOpsVTable<T> {
 pub struct VmMapping {
     ops: &'static bindings::vm_operations_struct,
     data: *mut c_void,
+    /// Calls [`VmOperations::open`] for the first VMA.
+    open_first: unsafe fn(*mut c_void, &VmaRef),
     drop_data: unsafe fn(*mut c_void),
 }
 
@@ -475,15 +470,23 @@ impl VmMapping {
             // SAFETY: By the contract above.
             drop(unsafe { <Arc<T> as ForeignOwnable>::from_foreign(p.cast()) });
         }
+        /// # Safety
+        ///
+        /// `p` came from `Arc::<T>::into_foreign` and is still owned by someone.
+        unsafe fn open_first<T: VmOperations>(p: *mut c_void, vma: &VmaRef) {
+            // SAFETY: By the contract above.
+            unsafe { <Arc<T> as ForeignOwnable>::borrow(p.cast()) }.open(vma);
+        }
         Self {
             ops: &VmOpsVTable::<T>::VTABLE,
             data: data.into_foreign().cast(),
+            open_first: open_first::<T>,
             drop_data: drop_arc::<T>,
         }
     }
 
-    /// Installs the operations on `vma` and sets `VM_MIXEDMAP` on it, which lets the fault
-    /// handler insert pages under the mmap read lock or the per-VMA lock.
+    /// Installs the operations on `vma`, sets `VM_MIXEDMAP` on it (which lets the fault
+    /// handler insert pages under the mmap read lock) and tells the operations' `open`.
     ///
     /// # Safety
     ///
@@ -492,11 +495,14 @@ impl VmMapping {
         let _ = vma.set_mixedmap();
         let raw = vma.as_ptr();
         // SAFETY: The VMA is being set up under the mmap write lock and is ours to fill in;
-        // from now on it owns `data`, given back by `VmOpsVTable::close`.
+        // from now on it owns `data`, given back by `VmOpsVTable::close`, which the mm runs
+        // for every VMA whose `f_op->mmap` succeeded.
         unsafe {
             (*raw).vm_ops = self.ops;
             (*raw).vm_private_data = self.data;
         }
+        // SAFETY: The VMA owns `data` now and keeps it at least until its `close`.
+        unsafe { (self.open_first)(self.data, vma) };
         core::mem::forget(self);
     }
 }
