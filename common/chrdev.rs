@@ -219,9 +219,10 @@ struct CdevCore {
 /// # Invariants
 ///
 /// - `core.cdev` was added with `cdev_add` under `devt`, with `ops` =
-///   `FopsVTable::<T>::build()` and `kobj.parent` = `core.anchor`; `node` is the device that
-///   `device_create` made for `devt` in `class`.
-/// - `core.anchor` is an initialised kobject holding one reference of ours, put only on drop.
+///   `FopsVTable::<T>::build()` and `kobj.parent` = `core.anchor`, and a device node was made
+///   by `device_create` for `devt` in `class`; both are still there while `removed` is false.
+/// - `core.anchor` is an initialised kobject; while `removed` is false it holds one reference
+///   of ours (put when the cdev is removed).
 /// - `data` stays valid until `core.released` completes, which the drop waits for.
 #[pin_data(PinnedDrop)]
 pub struct CharDevice<T: FileOperations> {
@@ -229,6 +230,9 @@ pub struct CharDevice<T: FileOperations> {
     core: CdevCore,
     devt: u32,
     class: Arc<DeviceClass>,
+    /// Whether the node and the cdev are removed already (by [`Chrdev`]'s drop, which removes
+    /// all of its devices before it waits for any).
+    removed: bool,
     data: T::Data,
 }
 
@@ -257,6 +261,7 @@ impl<T: FileOperations> CharDevice<T> {
             // `cdev_add` makes `open` possible.
             unsafe {
                 ptr::addr_of_mut!((*slot).devt).write(devt);
+                ptr::addr_of_mut!((*slot).removed).write(false);
                 ptr::addr_of_mut!((*slot).data).write(data);
                 ptr::addr_of_mut!((*slot).class).write(class);
                 let core = ptr::addr_of_mut!((*slot).core);
@@ -331,40 +336,77 @@ impl<T: FileOperations> CharDevice<T> {
         unsafe { &*kernel::container_of!(core, Self, core) }
     }
 
+    /// Removes the cdev: no new open finds it; files still open keep it until they close.
+    ///
+    /// # Safety
+    ///
+    /// `core` must have been added with `cdev_add` and not removed since.
+    unsafe fn remove_cdev(core: *mut CdevCore) {
+        // SAFETY: By the contract above the cdev is added; `anchor` holds our reference.
+        unsafe {
+            bindings::cdev_del(Opaque::cast_into(ptr::addr_of!((*core).cdev)));
+            bindings::kobject_put(Opaque::cast_into(ptr::addr_of!((*core).anchor)));
+        }
+    }
+
     /// Removes the cdev and waits until no file refers to it any more.
     ///
     /// # Safety
     ///
     /// `core` must have been added with `cdev_add` and not removed since.
     unsafe fn unregister(core: *mut CdevCore) {
-        // SAFETY: By the contract above the cdev is added; `anchor` holds our reference.
+        // SAFETY: By the contract above.
         unsafe {
-            bindings::cdev_del(Opaque::cast_into(ptr::addr_of!((*core).cdev)));
-            bindings::kobject_put(Opaque::cast_into(ptr::addr_of!((*core).anchor)));
+            Self::remove_cdev(core);
             (*core).released.wait_for_completion();
+        }
+    }
+
+    /// Removes the `/dev` node and the cdev, without waiting for open files (see [`Chrdev`]).
+    fn remove(self: Pin<&mut Self>) {
+        // SAFETY: `removed` is not structurally pinned; nothing is moved out.
+        let this = unsafe { self.get_unchecked_mut() };
+        if this.removed {
+            return;
+        }
+        this.removed = true;
+        // SAFETY: By the type invariants `node` was created for `devt` in `class` and the cdev
+        // is added; `removed` was false, so neither was removed before, and it is true now,
+        // so neither will be again.
+        unsafe {
+            bindings::device_destroy(this.class.ptr, this.devt);
+            Self::remove_cdev(ptr::addr_of_mut!(this.core));
         }
     }
 }
 
 #[pinned_drop]
 impl<T: FileOperations> PinnedDrop for CharDevice<T> {
-    fn drop(self: Pin<&mut Self>) {
-        // SAFETY: By the type invariants `node` was created for `devt` in `class`, and the cdev
-        // is added. Only after `unregister` returns is `data` dropped (by the field drops that
-        // follow this function).
-        unsafe {
-            bindings::device_destroy(self.class.ptr, self.devt);
-            Self::unregister(ptr::addr_of!(self.core).cast_mut());
-        }
+    fn drop(mut self: Pin<&mut Self>) {
+        self.as_mut().remove();
+        // Only once `released` completes is `data` dropped (by the field drops that follow
+        // this function): no open file points into this device then.
+        self.core.released.wait_for_completion();
     }
 }
 
 /// A family of char devices: one region of device numbers and a [`CharDevice`] per minor,
 /// all driven by the same [`FileOperations`].
+///
+/// Dropping it removes every node and cdev first and only then waits for each to be released,
+/// so the waits overlap: unloading takes one release delay, not one per device (with
+/// `CONFIG_DEBUG_KOBJECT_RELEASE` every kobject release is delayed by 1 to 4 s).
 pub struct Chrdev<T: FileOperations> {
     // Declared first so that it is dropped first: no cdev may outlive its numbers.
     devices: KVec<Pin<KBox<CharDevice<T>>>>,
     region: ChrdevRegion,
+}
+
+impl<T: FileOperations> Drop for Chrdev<T> {
+    fn drop(&mut self) {
+        self.remove();
+        // The fields' drops then wait for each device in turn.
+    }
 }
 
 impl<T: FileOperations> Chrdev<T> {
@@ -384,6 +426,15 @@ impl<T: FileOperations> Chrdev<T> {
             )?;
         }
         Ok(Self { devices, region })
+    }
+
+    /// Removes every node and cdev now: no new open finds them, files still open keep working
+    /// until they close. Dropping waits for those; a module with several families calls this
+    /// on each of them first, so that all the waits overlap.
+    pub fn remove(&mut self) {
+        for device in self.devices.iter_mut() {
+            device.as_mut().remove();
+        }
     }
 
     /// The region of device numbers.

@@ -52,10 +52,11 @@ chmod 0755 "$stage/root/init"
 (cd "$stage/root" && find . | cpio -o -H newc -R 0:0 --quiet | gzip -1 >"$stage/probe.cpio.gz")
 
 start=$SECONDS
-timeout -k 1 "$PROBE_SECONDS" qemu-system-x86_64 -accel kvm -cpu host -m 256 -smp 1 \
+# In a subshell whose stderr is dropped: QEMU may abort, and bash would report that.
+(timeout -k 1 "$PROBE_SECONDS" qemu-system-x86_64 -accel kvm -cpu host -m 256 -smp 1 \
 	-nographic -no-reboot -nic none -monitor none -serial stdio \
 	-kernel "$kernel" -initrd "$stage/probe.cpio.gz" \
-	-append "console=ttyS0 panic=-1 quiet" </dev/null >"$stage/console" 2>&1 || true
+	-append "console=ttyS0 panic=-1 quiet" </dev/null >"$stage/console" 2>&1 || true) 2>/dev/null
 if grep -q "$MARKER" "$stage/console"; then
 	accel=kvm
 	why="a guest booted under KVM in $((SECONDS - start)) s"
@@ -64,9 +65,10 @@ else
 	if [ $((SECONDS - start)) -ge "$PROBE_SECONDS" ]; then
 		why="a KVM guest did not boot within ${PROBE_SECONDS} s"
 	else
-		why="QEMU could not run a KVM guest: $(grep -v '^\s*$' "$stage/console" | tail -n1 | cut -c1-120)"
+		why="QEMU could not run a KVM guest: $(grep -v '^\s*$' "$stage/console" | tail -n1 |
+			sed 's/^qemu-system-x86_64: //' | cut -c1-160)"
 	fi
-	note "using TCG (software emulation): /dev/kvm is there, but $why. Remembered in $answer_file; LDD3_ACCEL=kvm|tcg overrides."
+	note "using TCG (software emulation): /dev/kvm is there, but $why (remembered in $answer_file; LDD3_ACCEL=kvm|tcg overrides)"
 fi
 mkdir -p "$CACHE/accel"
 echo "$accel $why" >"$answer_file"

@@ -8,6 +8,8 @@ and OUTDIR/guest.log (the console). Reports, one line per test:
   - guest-finished: the guest printed its end marker (no timeout, no crash);
   - kernel-log-clean: no WARNING, BUG, Oops, KASAN, UBSAN, kmemleak, lockdep, hung task, RCU
     stall or panic report in the kernel log (the offending lines are printed).
+Then where the guest's time went (`# time KIND NAME SECONDS` markers: boot, each script, each
+KUnit module, the kmemleak scan, the slowest cases), also written to OUTDIR/times.txt.
 The last line is `N passed, N failed`; the exit status is 1 when anything failed.
 """
 
@@ -147,6 +149,41 @@ def parse_ktap(lines, report):
         close_incomplete("suite did not finish (the guest crashed or timed out?)")
 
 
+def time_summary(markers, outdir):
+    """Where the guest's time went, from the `# time KIND NAME SECONDS` markers: one line for
+    the report, and every figure in OUTDIR/times.txt (slowest first)."""
+    times = []
+    for m in markers:
+        parts = m.split()
+        if len(parts) == 5 and parts[1] == "time":
+            try:
+                times.append((parts[2], parts[3], float(parts[4])))
+            except ValueError:
+                pass
+    if not times:
+        return None
+    with open(outdir / "times.txt", "w") as f:
+        for kind, name, secs in sorted(times, key=lambda t: -t[2]):
+            f.write(f"{secs:8.1f}  {kind:8} {name}\n")
+
+    def total(kind):
+        return sum(secs for k, _, secs in times if k == kind)
+
+    parts = [f"boot {total('boot'):.0f} s"]
+    scripts = [(n, secs) for k, n, secs in times if k == "script"]
+    if scripts:
+        each = ", ".join(f"{n} {secs:.0f}" for n, secs in scripts)
+        parts.append(f"scripts {total('script'):.0f} s ({each})")
+    if total("kunit"):
+        parts.append(f"KUnit {total('kunit'):.0f} s")
+    if total("kmemleak"):
+        parts.append(f"kmemleak scan {total('kmemleak'):.0f} s")
+    slow = sorted(((n, secs) for k, n, secs in times if k == "case"), key=lambda t: -t[1])[:5]
+    if slow:
+        parts.append("slowest cases: " + ", ".join(f"{n} {secs:.0f} s" for n, secs in slow))
+    return "guest time: " + "; ".join(parts)
+
+
 def check_kernel_log(lines, report, max_lines=40):
     bad = []
     context = "boot"
@@ -221,6 +258,9 @@ def main():
             print("  " + b)
         if nbad > len(bad):
             print(f"  ... and {nbad - len(bad)} more")
+    summary = time_summary(markers, args.outdir)
+    if summary:
+        print(summary)
     if skipped:
         print(f"({skipped} skipped)")
     print(f"{passed} passed, {failed} failed")

@@ -226,9 +226,9 @@ struct ScullModule {
     _scullmem: ProcEntry<DeviceList>,
     _scullseq: ProcEntry<DeviceList>,
     _scullpipe: ProcEntry<PipeList>,
-    _devices: Chrdev<ScullFile>,
-    _pipes: Chrdev<PipeFile>,
-    _access: Chrdev<AccessFile>,
+    devices: Chrdev<ScullFile>,
+    pipes: Chrdev<PipeFile>,
+    access: Chrdev<AccessFile>,
     _class: Arc<DeviceClass>,
 }
 
@@ -310,10 +310,20 @@ impl kernel::Module for ScullModule {
             _scullmem: scullmem,
             _scullseq: scullseq,
             _scullpipe: scullpipe,
-            _devices: devices,
-            _pipes: pipes,
-            _access: access,
+            devices,
+            pipes,
+            access,
             _class: class,
         })
+    }
+}
+
+impl Drop for ScullModule {
+    /// C: `scull_cleanup_module`. The three families go away together: each removes its
+    /// devices at once, and the field drops then wait for their release in one stretch.
+    fn drop(&mut self) {
+        self.devices.remove();
+        self.pipes.remove();
+        self.access.remove();
     }
 }

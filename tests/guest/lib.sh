@@ -132,6 +132,14 @@ wait_for() {
 	done
 }
 
+# Seconds since boot, and the seconds (one decimal) since an earlier reading.
+_t_uptime() {
+	cut -d' ' -f1 /proc/uptime
+}
+_t_since() {
+	awk -v a="$1" -v b="$(_t_uptime)" 'BEGIN { printf "%.1f", b - a }'
+}
+
 # Kills a process and all its descendants.
 _t_killtree() {
 	for _t_c in $(ps -o pid,ppid | awk -v p="$1" '$2 == p { print $1 }'); do
@@ -152,6 +160,7 @@ test_case() {
 	rm -f "$T_TMP/reason" "$T_TMP/skip" "$T_TMP/timeout"
 	kmsg "begin $_t_full"
 	echo "--- $_t_full"
+	_t_start=$(_t_uptime)
 	_t_errexit=
 	case $- in *e*) _t_errexit=1 && set +e ;; esac
 
@@ -191,13 +200,15 @@ test_case() {
 		_t_last=$(grep -v '^[[:space:]]*$' "$T_TMP/out" | tail -n1 | cut -c1-200)
 		_t_line="not ok $_t_full exit status $_t_rc${_t_last:+: $_t_last}"
 	fi
+	_t_secs=$(_t_since "$_t_start")
 	case "$_t_line" in
-	ok*) echo "[ok] ${_t_line#ok }" ;;
-	*) echo "[FAIL] ${_t_line#not ok }" ;;
+	ok*) echo "[ok] ${_t_line#ok } (${_t_secs} s)" ;;
+	*) echo "[FAIL] ${_t_line#not ok } (${_t_secs} s)" ;;
 	esac
 	kmsg "end $_t_line"
 	if [ -n "${LDD3_RESULTS:-}" ]; then
 		echo "$_t_line" >>"$LDD3_RESULTS"
+		echo "# time case $_t_full $_t_secs" >>"$LDD3_RESULTS"
 	fi
 	[ -z "$_t_errexit" ] || set -e
 	return 0
