@@ -25,7 +25,7 @@ endif
 
 KBUILD_ARGS = LLVM=$(LLVM) $(if $(CLIPPY),CLIPPY=$(CLIPPY)) $(if $(W),W=$(W))
 PROG_MANIFEST := tests/prog/Cargo.toml
-INITRD := build/initramfs-debug.cpio.gz
+INITRD := build/initramfs-debug.cpio
 RUST_DIRS := common scull scullp snull tests
 
 .PHONY: all modules setup kernel prog check run demo bench fmt fmt-check rust-analyzer clean help
@@ -101,8 +101,8 @@ bench: setup prog
 	@test -f Kbuild || { echo "error: no ./Kbuild: nothing to build" >&2; exit 1; }
 	@mkdir -p $(BENCH_SRC) && tar -c $(BUILD_PRODUCTS) . | tar -x -C $(BENCH_SRC)
 	$(MAKE) -C $(KDIR_BENCH) M=$(BENCH_SRC) $(KBUILD_ARGS) modules
-	@scripts/mkinitramfs.sh -m $(BENCH_SRC) build/initramfs-bench.cpio.gz
-	@scripts/qemu.sh -k $(KDIR_BENCH)/arch/x86/boot/bzImage -i build/initramfs-bench.cpio.gz \
+	@scripts/mkinitramfs.sh -m $(BENCH_SRC) build/initramfs-bench.cpio
+	@scripts/qemu.sh -k $(KDIR_BENCH)/arch/x86/boot/bzImage -i build/initramfs-bench.cpio \
 		-m bench -o build/bench -T $(BENCH_TIMEOUT)
 	@grep -q '^# ldd3 guest done' build/bench/results.txt || \
 		{ echo "error: the bench guest did not finish (build/bench/guest.log)" >&2; exit 1; }

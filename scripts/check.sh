@@ -25,7 +25,7 @@ done
 bzimage=$kdir/arch/x86/boot/bzImage
 [ -f "$bzimage" ] || die "no kernel image at $bzimage"
 
-initrd=$ROOT/build/initramfs-debug.cpio.gz
+initrd=$ROOT/build/initramfs-debug.cpio
 mkdir -p "$ROOT/build"
 step "packing the guest initramfs"
 "$ROOT/scripts/mkinitramfs.sh" "$initrd"

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Packs the guest's initramfs (gzip'd cpio): busybox-static with its applet links, /init from
+# Packs the guest's initramfs, an uncompressed cpio (under TCG the guest unpacks it faster
+# than it would decompress it): busybox-static with its applet links, /init from
 # tests/guest/init, the test scripts in /tests, every built module in /modules (plus
 # /modules/kunit.list naming those with KUnit suites), /bin/ldd3test when built, and iproute2's
 # `ip` and `ethtool` with their libraries at the host's paths (call them as /sbin/ip,
 # /sbin/ethtool: busybox's shell runs its own applets before $PATH).
 #
-# usage: scripts/mkinitramfs.sh [-m MODULE_ROOT] OUT.cpio.gz
+# usage: scripts/mkinitramfs.sh [-m MODULE_ROOT] OUT.cpio
 #   MODULE_ROOT: where to look for .ko files (default: the repository; `make bench` passes the
 #   bench kernel's module output directory).
 . "$(dirname "$0")/lib.sh"
@@ -14,11 +15,11 @@ modroot=$ROOT
 while getopts m: opt; do
 	case "$opt" in
 	m) modroot=$OPTARG ;;
-	*) die "usage: $0 [-m MODULE_ROOT] OUT.cpio.gz" ;;
+	*) die "usage: $0 [-m MODULE_ROOT] OUT.cpio" ;;
 	esac
 done
 shift $((OPTIND - 1))
-[ $# -eq 1 ] || die "usage: $0 [-m MODULE_ROOT] OUT.cpio.gz"
+[ $# -eq 1 ] || die "usage: $0 [-m MODULE_ROOT] OUT.cpio"
 out=$(realpath -m "$1")
 mkdir -p "$(dirname "$out")"
 
@@ -99,6 +100,6 @@ export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export PS1='ldd3:\w\$ '
 EOF
 
-find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet | gzip -6 >"$out.tmp"
+find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet >"$out.tmp"
 mv "$out.tmp" "$out"
 note "initramfs: $out ($(du -h "$out" | cut -f1); ${#mods[@]} modules${mods:+: $(printf '%s ' "${mods[@]##*/}")})"

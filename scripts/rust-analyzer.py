@@ -25,11 +25,16 @@ def main():
         "LDD3_NET_BINDINGS": str(root / "common/net_bindings_generated.rs"),
         "LDD3_UAPI_BINDINGS": str(root / "common/uapi_generated.rs"),
     }
+    def in_project(crate):
+        # The generator names the kernel's crates by absolute path and this project's relative
+        # to the file (as rust-analyzer reads them).
+        return root in (root / crate["root_module"]).resolve().parents
+
     ours = 0
     for crate in project["crates"]:
-        module = Path(crate["root_module"])
-        if root not in module.parents:
+        if not in_project(crate):
             continue
+        module = (root / crate["root_module"]).resolve()
         ours += 1
         crate["is_workspace_member"] = True
         crate.setdefault("env", {}).update(env)
@@ -41,7 +46,7 @@ def main():
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(project, indent=4, sort_keys=True) + "\n")
     os.replace(tmp, path)
-    names = sorted(c["display_name"] for c in project["crates"] if root in Path(c["root_module"]).parents)
+    names = sorted(c["display_name"] for c in project["crates"] if in_project(c))
     print(f"rust-project.json: {len(names)} crates of this project ({', '.join(names)}) "
           f"against {len(project['crates']) - len(names)} of the kernel")
 

@@ -209,14 +209,26 @@ impl FileOperations for PipeFile {
                 return Err(ERESTARTSYS);
             }
         }
-        // Copy the contiguous run at `rp`; the next read gets the rest.
-        let end = if st.wp > st.rp { st.wp } else { st.size() };
-        let n = buf.len().min(end - st.rp);
-        buf.write_slice(&st.buffer[st.rp..st.rp + n])?;
-        st.rp = st.wrap(st.rp + n);
+        // Everything there, up to the count: the run at `rp`, then the one at the start of
+        // the buffer when the data wraps around (the book's scull_p_read stopped at the end
+        // of the buffer, so a message straddling it came out in two reads).
+        let mut done = 0;
+        while !buf.is_empty() && st.available() > 0 {
+            let rp = st.rp;
+            let end = if st.wp > rp { st.wp } else { st.size() };
+            let n = buf.len().min(end - rp);
+            if let Err(e) = buf.write_slice(&st.buffer[rp..rp + n]) {
+                if done == 0 {
+                    return Err(e);
+                }
+                break;
+            }
+            st.rp = st.wrap(rp + n);
+            done += n;
+        }
         drop(st);
         pipe.outq.notify_all();
-        Ok(n)
+        Ok(done)
     }
 
     fn write(

@@ -54,6 +54,17 @@ xs() { # N bytes of 'x'
 
 # ------------------------------------------------------------------ cases
 
+# Unread data that straddles the end of the ring comes out in one read, as from a kernel pipe.
+t_read_across_wrap() {
+	assert_eq "ret=0" "$($T ioctl /dev/scull0 P_IOCTSIZE 8)"
+	# `hello` takes bytes 0-4 of the 8; once it is read, `abcd` goes to 5, 6, 7 and 0.
+	assert_eq "write1=5 read1=hello write1=4 read1=abcd" \
+		"$($T run $P rdwr write1=hello read1=5 write1=abcd read1=100 | tr '\n' ' ' | sed 's/ $//')"
+	# and a read of fewer bytes than the first run still takes only what it asked for
+	assert_eq "write1=6 read1=ab read1=cdef" \
+		"$($T run $P rdwr write1=abcdef read1=2 read1=100 | tr '\n' ' ' | sed 's/ $//')"
+}
+
 t_nodes() {
 	grep -qE '^ *[0-9]+ scullp$' /proc/devices || fail "no 'scullp' region in /proc/devices"
 	maj=$(stat -c %t /dev/scull0)
@@ -357,6 +368,7 @@ pipe_case eof t_eof
 pipe_case nonblock t_nonblock
 pipe_case stress-4x4-records t_stress_records
 pipe_case stress-4x4-bytes t_stress_bytes
+pipe_case read-across-wrap t_read_across_wrap
 pipe_case size-ioctl t_size_ioctl
 pipe_case pipe-ioctl t_pipe_ioctl
 pipe_case as-user t_user
