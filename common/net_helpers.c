@@ -2,6 +2,18 @@
 /* See common/net_helpers.h. */
 #include "net_helpers.h"
 
+/*
+ * net_device_ops.ndo_start_xmit of every device made by common/net: forwards to the driver's
+ * Rust function, which the device's private area holds from before register_netdev() on.
+ * The Rust function returns NETDEV_TX_OK or NETDEV_TX_BUSY.
+ */
+netdev_tx_t ldd3_start_xmit(struct sk_buff *skb, struct net_device *dev)
+{
+	const struct ldd3_priv_head *head = netdev_priv(dev);
+
+	return (netdev_tx_t)head->start_xmit(skb, dev);
+}
+
 void *ldd3_netdev_priv(const struct net_device *dev) { return netdev_priv(dev); }
 void ldd3_dev_hold(struct net_device *dev) { dev_hold(dev); }
 void ldd3_dev_put(struct net_device *dev) { dev_put(dev); }

@@ -1,13 +1,30 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * One-line C forwards to the `static inline` networking primitives (and bitfield accesses)
- * that Rust cannot call directly; the definitions are in common/net_helpers.c, which is
- * linked into the modules that use common/net.rs.
+ * that Rust cannot call directly, and the one trampoline that kCFI needs; the definitions are
+ * in common/net_helpers.c, which is linked into the modules that use common/net.rs.
  */
 #include <linux/netdevice.h>
 #include <linux/etherdevice.h>
 #include <linux/ethtool.h>
 #include <linux/skbuff.h>
+
+/*
+ * The head of the private area of every device made by common/net (`PrivArea` in
+ * common/net/mod.rs): the Rust transmit function of the device's driver, called by
+ * ldd3_start_xmit.
+ *
+ * Why a trampoline: ndo_start_xmit returns `netdev_tx_t`, an enum. Under kCFI, clang hashes an
+ * indirect call's type with enums by name (`9netdev_tx`), which a Rust function can only
+ * match with `#[cfi_encoding]`, a feature out-of-tree modules may not use
+ * (rust_allowed_features in scripts/Makefile.build). So net_device_ops.ndo_start_xmit is this
+ * C function of the true type, and it calls the Rust one through a pointer whose type has only
+ * integers and struct pointers, which Rust and C hash alike.
+ */
+struct ldd3_priv_head {
+	int (*start_xmit)(struct sk_buff *skb, struct net_device *dev);
+};
+netdev_tx_t ldd3_start_xmit(struct sk_buff *skb, struct net_device *dev);
 
 void *ldd3_netdev_priv(const struct net_device *dev);
 void ldd3_dev_hold(struct net_device *dev);

@@ -149,9 +149,11 @@ pub trait NetDeviceOps: Sized + 'static {
     }
 }
 
-/// The private area of a device: the NAPI context, then the driver's data.
+/// The private area of a device: the transmit function `ldd3_start_xmit` calls (at offset 0,
+/// where the C code looks for it), the NAPI context, then the driver's data.
 #[repr(C)]
 struct PrivArea<T: NetDeviceOps> {
+    head: b::ldd3_priv_head,
     napi: Opaque<b::napi_struct>,
     data: T::Data,
 }
@@ -492,6 +494,9 @@ impl<T: NetDeviceOps> Registration<T> {
         // private area is zeroed memory of the size of `PrivArea<T>`, suitably aligned.
         unsafe {
             let area = b::ldd3_netdev_priv(raw).cast::<PrivArea<T>>();
+            (&raw mut (*area).head).write(b::ldd3_priv_head {
+                start_xmit: Some(OpsTables::<T>::start_xmit),
+            });
             if let Err(e) = data.__init(&raw mut (*area).data) {
                 b::free_netdev(raw);
                 return Err(e);
@@ -559,6 +564,11 @@ fn copy_cstr(dst: &mut [c_char], s: &CStr) {
 }
 
 /// The C operation tables of a [`NetDeviceOps`] implementation.
+///
+/// Under kCFI an indirect call checks a hash of the pointer's C type, so every function here
+/// has exactly the type of its C slot, in integers and struct pointers only (hashed the same
+/// by clang and rustc); the one slot with an enum in its type, `ndo_start_xmit`, holds the C
+/// trampoline `ldd3_start_xmit` instead (see `common/net_helpers.h`).
 struct OpsTables<T: NetDeviceOps>(PhantomData<T>);
 
 impl<T: NetDeviceOps> OpsTables<T> {
@@ -612,22 +622,22 @@ impl<T: NetDeviceOps> OpsTables<T> {
         }
     }
 
+    /// The Rust half of `ndo_start_xmit`, called by `ldd3_start_xmit` through the private
+    /// area's head: returns `NETDEV_TX_OK` or `NETDEV_TX_BUSY`.
+    ///
     /// # Safety
     ///
-    /// Called by the networking core with pointers valid for the call, on a device of `T`
-    /// (see [`Self::dev`]).
-    unsafe extern "C" fn start_xmit(
-        skb: *mut b::sk_buff,
-        dev: *mut b::net_device,
-    ) -> b::netdev_tx_t {
+    /// Called by the networking core (through the C trampoline) as `ndo_start_xmit`, with an
+    /// skb it gives us, on a registered device of `T`.
+    unsafe extern "C" fn start_xmit(skb: *mut b::sk_buff, dev: *mut b::net_device) -> c_int {
         // SAFETY: The stack passes an skb it gives up, for a registered device.
         let (skb, dev) = unsafe { (SkBuff(NonNull::new_unchecked(skb)), Self::dev(dev)) };
         match T::start_xmit(skb, dev) {
-            Transmit::Done => b::netdev_tx_NETDEV_TX_OK,
+            Transmit::Done => b::netdev_tx_NETDEV_TX_OK as c_int,
             Transmit::Busy(skb) => {
                 // The stack keeps ownership of a packet refused with NETDEV_TX_BUSY.
                 let _ = skb.into_raw();
-                b::netdev_tx_NETDEV_TX_BUSY
+                b::netdev_tx_NETDEV_TX_BUSY as c_int
             }
         }
     }
@@ -798,7 +808,8 @@ impl<T: NetDeviceOps> OpsTables<T> {
     const NETDEV_OPS: b::net_device_ops = b::net_device_ops {
         ndo_open: Some(Self::open),
         ndo_stop: Some(Self::stop),
-        ndo_start_xmit: Some(Self::start_xmit),
+        // The C trampoline of the true type (kCFI), which calls `Self::start_xmit`.
+        ndo_start_xmit: Some(b::ldd3_start_xmit),
         ndo_get_stats64: if T::HAS_GET_STATS64 {
             Some(Self::get_stats64)
         } else {
