@@ -21,22 +21,39 @@ void ldd3_netif_start_queue(struct net_device *dev) { netif_start_queue(dev); }
 void ldd3_netif_stop_queue(struct net_device *dev) { netif_stop_queue(dev); }
 void ldd3_netif_wake_queue(struct net_device *dev) { netif_wake_queue(dev); }
 bool ldd3_netif_queue_stopped(const struct net_device *dev) { return netif_queue_stopped(dev); }
+bool ldd3_netif_running(const struct net_device *dev) { return netif_running(dev); }
 void ldd3_eth_hw_addr_set(struct net_device *dev, const u8 *addr) { eth_hw_addr_set(dev, addr); }
+/* `fmt_args` is a Rust `core::fmt::Arguments`, printed by the kernel's %pA. */
+void ldd3_netdev_info(const struct net_device *dev, const void *fmt_args)
+{
+	netdev_info(dev, "%pA", fmt_args);
+}
+void ldd3_dev_core_stats_rx_dropped_inc(struct net_device *dev)
+{
+	dev_core_stats_rx_dropped_inc(dev);
+}
 void ldd3_netif_napi_add(struct net_device *dev, struct napi_struct *napi,
 			 int (*poll)(struct napi_struct *, int), int weight)
 {
 	netif_napi_add_weight(dev, napi, poll, weight);
 }
 bool ldd3_napi_schedule(struct napi_struct *napi) { return napi_schedule(napi); }
+unsigned int ldd3_skb_headlen(const struct sk_buff *skb) { return skb_headlen(skb); }
+unsigned int ldd3_skb_headroom(const struct sk_buff *skb) { return skb_headroom(skb); }
+int ldd3_skb_tailroom(const struct sk_buff *skb) { return skb_tailroom(skb); }
 void ldd3_skb_reserve(struct sk_buff *skb, int len) { skb_reserve(skb, len); }
+void ldd3_skb_checksum_unnecessary(struct sk_buff *skb) { skb->ip_summed = CHECKSUM_UNNECESSARY; }
 struct sk_buff *ldd3_netdev_alloc_skb(struct net_device *dev, unsigned int len)
 {
 	return netdev_alloc_skb(dev, len);
 }
-/* Sets the protocol from the Ethernet header and trusts the checksums (a loopback link). */
-void ldd3_skb_rx_prepare(struct sk_buff *skb, struct net_device *dev)
+void ldd3_skb_set_protocol_eth(struct sk_buff *skb, struct net_device *dev)
 {
 	skb->protocol = eth_type_trans(skb, dev);
-	skb->ip_summed = CHECKSUM_UNNECESSARY;
 }
 void ldd3_dev_kfree_skb_any(struct sk_buff *skb) { dev_kfree_skb_any(skb); }
+void ldd3_dev_consume_skb_any(struct sk_buff *skb) { dev_consume_skb_any(skb); }
+void ldd3_kfree_skb_too_small(struct sk_buff *skb)
+{
+	dev_kfree_skb_any_reason(skb, SKB_DROP_REASON_PKT_TOO_SMALL);
+}

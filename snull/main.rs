@@ -19,7 +19,7 @@ use kernel::{
     new_spinlock_irq,
     prelude::*,
     str::CStr,
-    sync::{Arc, SpinLockIrq},
+    sync::{aref::ARef, Arc, SpinLockIrq},
 };
 
 #[allow(unsafe_code)]
@@ -28,8 +28,8 @@ pub mod common;
 mod packet;
 
 use common::net::{
-    DeviceConfig, DriverInfo, LinkStats, NetDevice, NetDeviceOps, NetDeviceRef, Registration,
-    SkBuff, SkBuffRef, Transmit, ETH_ALEN, ETH_FRAME_LEN,
+    DeviceConfig, DriverInfo, LinkStats, NapiPoll, NetDevice, NetDeviceOps, Registration,
+    RtnlNetDevice, RxSkb, SkBuffRef, Transmit, TxSkb, ETH_ALEN, ETH_FRAME_LEN,
 };
 
 module! {
@@ -96,7 +96,7 @@ struct Port {
     /// Whether receive interrupts are enabled (off while a NAPI poll is pending).
     rx_int_enabled: bool,
     /// A frame whose transmit-done interrupt was lost (`lockup`), freed by the watchdog.
-    lost_tx: Option<SkBuff>,
+    lost_tx: Option<TxSkb>,
     stats: LinkStats,
     counters: Counters,
 }
@@ -124,12 +124,12 @@ impl Port {
 struct Wire {
     ports: [Port; 2],
     /// The interfaces, once registered; emptied before they are unregistered.
-    devices: [Option<NetDeviceRef<Snull>>; 2],
+    devices: [Option<ARef<NetDevice<Snull>>>; 2],
 }
 
 impl Wire {
     /// Takes `buffer` back into its owner's pool; returns the owner if its queue must be woken.
-    fn recycle(&mut self, mut buffer: Buffer) -> Option<NetDeviceRef<Snull>> {
+    fn recycle(&mut self, mut buffer: Buffer) -> Option<ARef<NetDevice<Snull>>> {
         let owner = buffer.owner;
         buffer.data.clear();
         // Cannot fail: the pool has room for all of its buffers.
@@ -158,11 +158,13 @@ struct Shared {
 }
 
 /// Builds a receive skb on `dev` holding `frame`.
-fn rx_skb(dev: &NetDevice<Snull>, frame: &[u8]) -> Result<SkBuff> {
+fn rx_skb(dev: &NetDevice<Snull>, frame: &[u8]) -> Result<RxSkb> {
     // Two bytes of headroom align the IP header.
     let mut skb = dev.alloc_skb(frame.len() + 2)?;
-    skb.reserve(2);
+    skb.reserve(2)?;
     skb.put_slice(frame)?;
+    // The wire cannot corrupt a frame: don't check it.
+    skb.set_checksum_unnecessary();
     Ok(skb)
 }
 
@@ -171,8 +173,14 @@ struct Snull;
 
 impl Snull {
     /// Receive "interrupt" on `dev` for `buffer`, after the wire lock is dropped: hands the
-    /// frame to the stack and gives the buffer back to its pool.
-    fn deliver(shared: &Shared, dev: &NetDevice<Snull>, buffer: Buffer, from_napi: bool) {
+    /// frame to the stack (at once from a NAPI poll, else through the backlog) and gives the
+    /// buffer back to its pool.
+    fn deliver(
+        shared: &Shared,
+        dev: &NetDevice<Snull>,
+        buffer: Buffer,
+        napi: Option<&mut NapiPoll<'_, Snull>>,
+    ) {
         let skb = rx_skb(dev, &buffer.data);
         let len = buffer.data.len() as u64;
         let mut wire = shared.wire.lock();
@@ -187,7 +195,11 @@ impl Snull {
         let wake = wire.recycle(buffer);
         drop(wire);
         if let Ok(skb) = skb {
-            dev.receive(skb, from_napi);
+            // Cannot be refused: `start_xmit` sends only whole Ethernet frames.
+            let _ = match napi {
+                Some(napi) => napi.receive(skb),
+                None => dev.receive(skb),
+            };
         }
         if let Some(owner) = wake {
             owner.wake_queue();
@@ -199,15 +211,13 @@ impl Snull {
 impl NetDeviceOps for Snull {
     type Data = SnullDev;
 
-    fn open(dev: &NetDevice<Self>) -> Result {
-        dev.napi_enable();
+    fn open(dev: &RtnlNetDevice<Self>) -> Result {
         dev.start_queue();
         Ok(())
     }
 
-    fn stop(dev: &NetDevice<Self>) -> Result {
+    fn stop(dev: &RtnlNetDevice<Self>) -> Result {
         dev.stop_queue();
-        dev.napi_disable();
         // Frames still queued for this interface are lost; their buffers go home.
         let shared = &dev.data().shared;
         let mut wake = KVec::new();
@@ -227,7 +237,7 @@ impl NetDeviceOps for Snull {
         Ok(())
     }
 
-    fn start_xmit(skb: SkBuff, dev: &NetDevice<Self>) -> Transmit {
+    fn start_xmit(skb: TxSkb, dev: &NetDevice<Self>) -> Transmit {
         let shared = &dev.data().shared;
         let index = dev.data().index;
         let len = skb.data().len();
@@ -284,24 +294,27 @@ impl NetDeviceOps for Snull {
         } else {
             now = Some(buffer);
         }
-        let lost_skb = if lost {
+        let done = if lost {
             wire.ports[index].lost_tx.replace(skb)
         } else {
             Some(skb)
         };
         drop(wire);
         // Frees the skb of a completed transmission.
-        drop(lost_skb);
+        if let Some(done) = done {
+            done.consume();
+        }
 
         if let Some(buffer) = now {
-            Self::deliver(shared, &peer, buffer, false);
+            Self::deliver(shared, &peer, buffer, None);
         } else if schedule {
             peer.napi_schedule();
         }
         Transmit::Done
     }
 
-    fn napi_poll(dev: &NetDevice<Self>, budget: i32) -> i32 {
+    fn napi_poll(napi: &mut NapiPoll<'_, Self>, budget: i32) -> i32 {
+        let dev = napi.device();
         let shared = &dev.data().shared;
         let index = dev.data().index;
         let mut done = 0;
@@ -315,10 +328,10 @@ impl NetDeviceOps for Snull {
                 queue.remove(0).ok()
             };
             let Some(buffer) = buffer else { break };
-            Self::deliver(shared, dev, buffer, true);
+            Self::deliver(shared, dev, buffer, Some(&mut *napi));
             done += 1;
         }
-        if done < budget && dev.napi_complete_done(done) {
+        if done < budget && napi.complete_done(done) {
             // Re-enable receive interrupts; one that came in meanwhile reschedules the poll.
             let mut wire = shared.wire.lock();
             let port = &mut wire.ports[index];
@@ -345,20 +358,22 @@ impl NetDeviceOps for Snull {
         let lost = port.lost_tx.take();
         let has_buffer = !port.pool.is_empty();
         drop(wire);
-        drop(lost);
-        pr_info!("{}: transmit timeout, restarting the queue\n", dev.name());
+        if let Some(skb) = lost {
+            skb.consume();
+        }
+        dev.info(fmt!("transmit timeout, restarting the queue\n"));
         if has_buffer {
             dev.wake_queue();
         }
     }
 
-    fn change_mtu(dev: &NetDevice<Self>, new_mtu: u32) -> Result {
+    fn change_mtu(dev: &RtnlNetDevice<Self>, new_mtu: u32) -> Result {
         // The core already checked 68..=1500, and every buffer holds a full frame.
         dev.set_mtu(new_mtu);
         Ok(())
     }
 
-    fn set_mac_address(dev: &NetDevice<Self>, addr: &[u8; ETH_ALEN]) -> Result {
+    fn set_mac_address(dev: &RtnlNetDevice<Self>, addr: &[u8; ETH_ALEN]) -> Result {
         if dev.is_up() {
             return Err(EBUSY);
         }
