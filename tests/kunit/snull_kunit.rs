@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! KUnit tests of what the snull "hardware" does to a frame (`snull/packet.rs`): the Internet
-//! checksum and the IPv4 address flip. The suite runs when this module is inserted and reports
-//! KTAP in the kernel log.
+//! KUnit tests of snull (the module `snull_test`): what the snull "hardware" does to a frame
+//! (`snull/packet.rs`: the Internet checksum and the IPv4 address flip), and the checks of the
+//! `common/net` socket buffers it is built on (a test device, `ldd3kt%d`, exists during those
+//! cases). The suites run when this module is inserted and report KTAP in the kernel log.
 
 #![deny(unsafe_code)]
 
 use kernel::prelude::*;
 
+#[allow(unsafe_code)]
+#[path = "../../common/lib.rs"]
+pub mod common;
 #[path = "../../snull/packet.rs"]
 mod packet;
 
@@ -15,7 +19,7 @@ module! {
     type: SnullTest,
     name: "snull_test",
     authors: ["The ldd3-rust authors"],
-    description: "KUnit tests of the snull packet rewriting",
+    description: "KUnit tests of the snull packet rewriting and of common/net",
     license: "GPL",
 }
 
@@ -229,5 +233,104 @@ mod tests {
             f.extend_from_slice(&[0u8; 40], GFP_KERNEL).unwrap();
             assert_unchanged(f);
         }
+    }
+}
+
+#[kunit_tests(snull_net)]
+mod net_tests {
+    use super::common::net::{
+        DeviceConfig, NetDevice, NetDeviceOps, Registration, RtnlNetDevice, Transmit, TxSkb,
+        ETH_HLEN,
+    };
+    use kernel::prelude::*;
+
+    /// A device that does nothing: only its socket buffers and receive path are tested.
+    struct Dummy;
+
+    #[vtable]
+    impl NetDeviceOps for Dummy {
+        type Data = ();
+
+        fn open(_dev: &RtnlNetDevice<Self>) -> Result {
+            Ok(())
+        }
+
+        fn stop(_dev: &RtnlNetDevice<Self>) -> Result {
+            Ok(())
+        }
+
+        fn start_xmit(_skb: TxSkb, _dev: &NetDevice<Self>) -> Transmit {
+            Transmit::Done
+        }
+    }
+
+    const CONFIG: DeviceConfig = DeviceConfig {
+        mac: [0x00, 0x53, 0x4e, 0x55, 0x4c, 0x7e],
+        noarp: true,
+        watchdog_jiffies: None,
+    };
+
+    fn dummy() -> Registration<Dummy> {
+        Registration::new(c"ldd3kt%d", &CONFIG, Ok(())).unwrap()
+    }
+
+    #[test]
+    fn reserve_past_tailroom() {
+        let reg = dummy();
+        let mut skb = reg.device().alloc_skb(100).unwrap();
+        let room = skb.tailroom();
+        assert!(room >= 100);
+        // One byte too many, and a length that would wrap `int`: refused, nothing moved.
+        assert_eq!(skb.reserve(room + 1), Err(ENOSPC));
+        assert_eq!(skb.reserve(usize::MAX), Err(ENOSPC));
+        assert_eq!(skb.tailroom(), room);
+        assert!(skb.data().is_empty());
+        // Two bytes (snull's IP alignment), then data, then no more reserving.
+        assert_eq!(skb.reserve(2), Ok(()));
+        assert_eq!(skb.tailroom(), room - 2);
+        assert_eq!(skb.put_slice(&[1, 2, 3]), Ok(()));
+        assert_eq!(skb.reserve(1), Err(EINVAL));
+        assert_eq!(skb.data(), &[1, 2, 3]);
+        // Exactly the tailroom fits; then nothing does.
+        let rest = skb.tailroom();
+        assert_eq!(skb.put_slice(&[0u8; 2048][..rest + 1]), Err(ENOSPC));
+        assert_eq!(skb.put_slice(&[0u8; 2048][..rest]), Ok(()));
+        assert_eq!(skb.tailroom(), 0);
+        assert_eq!(skb.put_slice(&[0]), Err(ENOSPC));
+        assert_eq!(skb.data().len(), 3 + rest);
+    }
+
+    #[test]
+    fn reserve_all_then_put() {
+        let reg = dummy();
+        let mut skb = reg.device().alloc_skb(64).unwrap();
+        let room = skb.tailroom();
+        assert_eq!(skb.reserve(room), Ok(()));
+        assert_eq!(skb.tailroom(), 0);
+        assert!(skb.data().is_empty());
+        assert_eq!(skb.put_slice(&[0]), Err(ENOSPC));
+    }
+
+    #[test]
+    fn short_frame_refused() {
+        let reg = dummy();
+        let dev = reg.device();
+        let before = dev.stats().rx_dropped;
+        // An empty frame and one a byte short of an Ethernet header: freed, counted as
+        // receive drops, never given to eth_type_trans.
+        for len in [0, ETH_HLEN - 1] {
+            let mut skb = dev.alloc_skb(ETH_HLEN).unwrap();
+            assert_eq!(skb.put_slice(&[0xffu8; ETH_HLEN][..len]), Ok(()));
+            assert_eq!(dev.receive(skb), Err(EINVAL));
+        }
+        assert_eq!(dev.stats().rx_dropped, before + 2);
+    }
+
+    #[test]
+    fn long_name_refused() {
+        // alloc_netdev_mqs() would BUG() on a name of 16 bytes or more.
+        assert!(Registration::<Dummy>::new(c"ldd3kt-too-long%d", &CONFIG, Ok(())).is_err());
+        let reg = Registration::<Dummy>::new(c"ldd3kt-fifte%d", &CONFIG, Ok(()));
+        assert!(reg.is_ok());
     }
 }
