@@ -5,7 +5,7 @@
 //! 192.168.0.2 on sn0 arrives on sn1 from 192.168.1.1 to 192.168.1.2, and fixes the IPv4
 //! header checksum. Frames of other protocols (IPv6, ...) pass unchanged.
 //!
-//! Pure functions on bytes, shared with the KUnit tests in `tests/kunit/snull_test.rs`.
+//! Pure functions on bytes, shared with the KUnit tests in `tests/kunit/snull_kunit.rs`.
 
 /// Bytes in an Ethernet header.
 pub(crate) const ETH_HLEN: usize = 14;
