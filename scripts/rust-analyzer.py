@@ -38,8 +38,12 @@ def main():
         ours += 1
         crate["is_workspace_member"] = True
         crate.setdefault("env", {}).update(env)
+        # `rustflags-y += --cfg ldd3_net` gives it to every crate of the directory,
+        # `RUSTFLAGS_<name>.o += --cfg ldd3_net` to that one.
         kbuild = module.parent / "Kbuild"
-        if kbuild.exists() and re.search(r"--cfg\s+ldd3_net", kbuild.read_text()):
+        text = kbuild.read_text() if kbuild.exists() else ""
+        scope = rf"(rustflags-y|RUSTFLAGS_{re.escape(module.stem)}\.o)"
+        if re.search(rf"^\s*{scope}\s*[+:]?=.*--cfg\s+ldd3_net", text, re.M):
             crate["cfg"] = sorted(set(crate.get("cfg", [])) | {"ldd3_net"})
     if ours == 0:
         sys.exit(f"{path}: no crate of {root} found; was it generated with M={root}?")

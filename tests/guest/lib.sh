@@ -25,6 +25,8 @@
 #   mod_loaded MODULE                      true if MODULE is in /proc/modules
 #   wait_for PATH [SECONDS]                wait (default 5 s) until PATH exists, else fail
 #   wait_exit PID SECONDS                  wait until process PID is gone, else kill it and fail
+#   wait_blocked PID SYSCALL [SECONDS]     wait (default 10 s) until process PID sleeps in the
+#                                          system call SYSCALL (read, write or open), else fail
 #   kmsg MESSAGE...                        write `ldd3-test: MESSAGE` to the kernel log
 #
 # Each case's begin and end are written to the kernel log (`ldd3-test: begin NAME/CASE`), so a
@@ -212,6 +214,25 @@ test_case() {
 	fi
 	[ -z "$_t_errexit" ] || set -e
 	return 0
+}
+
+wait_blocked() {
+	# x86_64 numbers; open is open(2) or openat(2), whichever the libc calls.
+	case "$2" in
+	read) _t_nr='0' ;;
+	write) _t_nr='1' ;;
+	open) _t_nr='2|257' ;;
+	*) fail "wait_blocked: unknown system call $2" ;;
+	esac
+	_t_n=$((${3:-10} * 50))
+	# /proc/PID/stat: "PID (COMM) STATE ..."; /proc/PID/syscall: "NR ARGS..." while in one.
+	until [ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)" = S ] &&
+		echo " $(cut -d' ' -f1 "/proc/$1/syscall" 2>/dev/null) " | grep -qE " ($_t_nr) "; do
+		kill -0 "$1" 2>/dev/null || fail "process $1 exited, expected it to block in $2"
+		[ "$_t_n" -gt 0 ] || fail "process $1 did not block in $2 within ${3:-10} s"
+		_t_n=$((_t_n - 1))
+		usleep 20000
+	done
 }
 
 wait_exit() {

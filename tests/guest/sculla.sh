@@ -136,8 +136,7 @@ t_wuid() {
 	$T as-user 1001 $T open-mode /dev/scullwuid rdonly >/tmp/sculla.out 2>&1 &
 	w=$!
 	hold /dev/scullwuid 1000 w2 # a second holder of the same uid
-	sleep 1
-	kill -0 $w 2>/dev/null || fail "uid 1001 did not block: $(cat /tmp/sculla.out)"
+	wait_blocked $w open
 	release w1 $h1
 	sleep 1
 	kill -0 $w 2>/dev/null || fail "uid 1001 did not wait for the last close: $(cat /tmp/sculla.out)"

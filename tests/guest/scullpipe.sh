@@ -99,9 +99,7 @@ t_transfer_8mib() {
 t_blocked_reader_woken() {
 	$T run $P rdonly read1=100 >/tmp/sp.out 2>&1 &
 	r=$!
-	wait_open $r $P
-	sleep 1
-	still_running $r "reader of an empty pipe"
+	wait_blocked $r read
 	printf hello >$P
 	wait_exit $r 10
 	wait $r || fail "reader failed: $(cat /tmp/sp.out)"
@@ -110,9 +108,7 @@ t_blocked_reader_woken() {
 	assert_eq "write1=3999" "$($T run /dev/scullpipe1 wronly,nonblock write1=fill:0x78:5000)"
 	$T run /dev/scullpipe1 wronly write=abc >/tmp/sp.out 2>&1 &
 	w=$!
-	wait_open $w /dev/scullpipe1
-	sleep 1
-	still_running $w "writer to a full pipe"
+	wait_blocked $w write
 	assert_eq "read1=xxxxxxxxxx" "$($T run /dev/scullpipe1 rdonly read1=10)"
 	wait_exit $w 10
 	wait $w || fail "writer failed: $(cat /tmp/sp.out)"
@@ -239,9 +235,7 @@ t_eof() {
 read1 errno=EAGAIN" "$($T run $P rdonly,nonblock read1=100 try:read1=100)"
 	$T run $P rdonly read1=100 >/tmp/sp.out 2>&1 &
 	r=$!
-	wait_open $r $P
-	sleep 1
-	still_running $r "reader opened after the writers left"
+	wait_blocked $r read
 	kill $r
 	wait_exit $r 5
 }
