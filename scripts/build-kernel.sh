@@ -22,7 +22,8 @@ src=$("$ROOT/scripts/fetch-kernel.sh")
 version=$(basename "$src")
 key=$( (
 	echo "$version"
-	cat "${fragments[@]}"
+	# The options, not the comments: editing a comment does not rebuild the kernel.
+	grep -hEv '^[[:space:]]*(#|$)' "${fragments[@]}"
 	rustc --version
 	clang$LLVM_SUFFIX --version | head -n1
 	bindgen --version
