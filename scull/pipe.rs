@@ -282,7 +282,7 @@ impl FileOperations for PipeFile {
         super::scull_ioctl(cmd, arg)
     }
 
-    fn fasync(this: &PipeFile, file: &File, fd: i32, on: bool) -> Result {
-        this.pipe.async_queue.update(fd, file, on)
+    fn fasync_queue(pipe: &Arc<ScullPipe>) -> &FasyncQueue {
+        &pipe.async_queue
     }
 }

@@ -31,7 +31,7 @@ impl kernel::Module for CommonTest {
 mod tests {
     use super::common::{
         chrdev::{self, CharDevice, Chrdev, ChrdevRegion, DeviceClass},
-        fops::{FasyncQueue, FileOperations, FopsVTable, SeekFrom},
+        fops::{self, FasyncQueue, FileOperations, FopsVTable, SeekFrom},
         procfs::{ProcEntry, SeqShow},
         settings::{Setting, SettingOp},
     };
@@ -78,6 +78,27 @@ mod tests {
             _pos: &mut Offset,
         ) -> Result<usize> {
             Ok(0)
+        }
+    }
+
+    /// Operations with `ioctl` and a fasync queue (the device data itself).
+    struct Controls;
+
+    #[vtable]
+    impl FileOperations for Controls {
+        type Data = FasyncQueue;
+        type Ptr = ();
+
+        fn open(_queue: &FasyncQueue, _file: &File) -> Result {
+            Ok(())
+        }
+
+        fn ioctl(_this: (), _file: &File, _cmd: u32, _arg: usize) -> Result<isize> {
+            Err(ENOTTY)
+        }
+
+        fn fasync_queue(queue: &FasyncQueue) -> &FasyncQueue {
+            queue
         }
     }
 
@@ -151,8 +172,15 @@ mod tests {
         assert!(table.write.is_none());
         assert!(table.llseek.is_none());
         assert!(table.unlocked_ioctl.is_none());
+        assert!(table.fasync.is_none());
         assert!(!table.owner.is_null());
         assert_eq!(table.owner, FopsVTable::<ReadOnly>::owner());
+
+        // A queue brings fasync.
+        let table = FopsVTable::<Controls>::build();
+        assert!(table.unlocked_ioctl.is_some());
+        assert!(table.fasync.is_some());
+        assert!(table.read.is_none());
     }
 
     #[test]
@@ -206,8 +234,19 @@ mod tests {
     fn empty_fasync_queue() {
         // Notifying nobody is fine, and an empty queue may be dropped.
         let queue = FasyncQueue::new();
+        assert!(queue.is_empty());
         queue.notify_readable();
         drop(queue);
+    }
+
+    #[test]
+    fn fasync_queue_dropped_with_a_file() -> Result {
+        // A queue dropped while a file is on it takes the file off (and warns): the file's
+        // `FASYNC` is clear again, so its last close will not look for the queue.
+        let (held, cleared) = fops::fasync_queue_dropped_with_a_file()?;
+        assert_eq!(held, 1);
+        assert!(cleared);
+        Ok(())
     }
 
     #[test]
