@@ -288,7 +288,9 @@ pub trait FileOperations: Sized + 'static {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
-    /// Handles ioctl `cmd` with argument `arg` (a value or a user pointer, per `cmd`).
+    /// Handles ioctl `cmd` with argument `arg` (a value or a user pointer, per `cmd`), from 64-bit
+    /// and 32-bit programs alike (`compat_ptr_ioctl`: a 32-bit program's `arg` arrives
+    /// zero-extended), so the argument must have the same layout for both.
     fn ioctl(
         _this: <Self::Ptr as ForeignOwnable>::Borrowed<'_>,
         _file: &File,
@@ -574,6 +576,15 @@ impl<T: FileOperations> FopsVTable<T> {
         },
         unlocked_ioctl: if T::HAS_IOCTL {
             Some(Self::ioctl)
+        } else {
+            None
+        },
+        // 32-bit programs: their pointer argument converted (`compat_ptr`) and handed to
+        // `unlocked_ioctl`, as upstream misc devices do. Right for ioctls whose argument has the
+        // same layout for both (the scull ones: an `int` or a pointer to one); `None` without
+        // `CONFIG_COMPAT`.
+        compat_ioctl: if T::HAS_IOCTL {
+            bindings::compat_ptr_ioctl
         } else {
             None
         },

@@ -172,13 +172,15 @@ mod tests {
         assert!(table.write.is_none());
         assert!(table.llseek.is_none());
         assert!(table.unlocked_ioctl.is_none());
+        assert!(table.compat_ioctl.is_none());
         assert!(table.fasync.is_none());
         assert!(!table.owner.is_null());
         assert_eq!(table.owner, FopsVTable::<ReadOnly>::owner());
 
-        // A queue brings fasync.
+        // With ioctl, 32-bit programs get it too (compat_ptr_ioctl); a queue brings fasync.
         let table = FopsVTable::<Controls>::build();
         assert!(table.unlocked_ioctl.is_some());
+        assert!(table.compat_ioctl.is_some());
         assert!(table.fasync.is_some());
         assert!(table.read.is_none());
     }
