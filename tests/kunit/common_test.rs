@@ -208,9 +208,18 @@ mod tests {
 
         // Everything was given back: the same numbers and node names can be used again.
         let region = ChrdevRegion::new(c"ldd3_kunit", major, 0, 1)?;
-        let devt = region.devt(0).ok_or(EINVAL)?;
-        let single = CharDevice::<ReadOnly>::new(devt, &class, c"ldd3_kunit0", 7)?;
+        let single = CharDevice::<ReadOnly>::new(&region, 0, &class, c"ldd3_kunit0", 7)?;
         assert_eq!(*single.data(), 7);
+        assert_eq!(single.devt(), chrdev::mkdev(major, 0));
+        // A device takes a number of its region, and only one device has it at a time.
+        let past_end = CharDevice::<ReadOnly>::new(&region, 1, &class, c"ldd3_kunit1", 8);
+        assert!(past_end.err() == Some(EINVAL));
+        let twice = CharDevice::<ReadOnly>::new(&region, 0, &class, c"ldd3_kunit1", 8);
+        assert!(twice.err() == Some(EBUSY));
+        // Dropping the device gives its number back (the region lives on in `region`).
+        drop(single);
+        let again = CharDevice::<ReadOnly>::new(&region, 0, &class, c"ldd3_kunit0", 9)?;
+        assert_eq!(*again.data(), 9);
         Ok(())
     }
 
