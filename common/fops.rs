@@ -11,14 +11,21 @@ use core::{ffi::c_void, marker::PhantomData, ptr::NonNull};
 use kernel::{
     bindings,
     error::VTABLE_DEFAULT_ERROR,
-    fs::{file::Offset, File},
+    fs::{file::Offset, File, LocalFile},
     mm::virt::VmaNew,
     module::this_module,
     prelude::*,
-    sync::{poll::PollTable, rcu},
+    sync::{
+        atomic::{Atomic, Relaxed},
+        poll::PollTable,
+        rcu,
+    },
     types::{ForeignOwnable, Opaque},
     uaccess::{UserPtr, UserSlice, UserSliceReader, UserSliceWriter},
 };
+
+/// `FMODE_ATOMIC_POS` (`include/linux/fs.h`, generated in `common/bindings.rs`).
+const FMODE_ATOMIC_POS: bindings::fmode_t = super::bindings::FMODE_ATOMIC_POS;
 
 /// Poll event bits, as returned by [`FileOperations::poll`].
 pub mod poll_flags {
@@ -219,7 +226,14 @@ impl SeekFrom {
 ///
 /// Each device has a [`FileOperations::Data`], kept by its [`CharDevice`]; `open` turns it into
 /// the per-file [`FileOperations::Ptr`], which the other operations borrow and `release` gets
-/// back. Operations left out are absent from the C table, so the VFS applies its defaults
+/// back.
+///
+/// `read`, `write` and `llseek` run inside the system call's `fdget_pos` region, which may
+/// not have taken the file's `f_pos_lock` (a file that nothing shares), so they see the file
+/// as a [`LocalFile`]: it cannot be handed to another thread. The file position itself is the
+/// wrapper's: `read` and `write` get the call's position, `llseek` returns the new one. With
+/// `llseek`, the wrapper makes the file `FMODE_ATOMIC_POS`, as the VFS does for regular files,
+/// so a file shared between threads or processes serialises its position changes. Operations left out are absent from the C table, so the VFS applies its defaults
 /// (`EINVAL` for read/write, `ESPIPE` for llseek, `ENOTTY` for ioctl).
 #[vtable]
 pub trait FileOperations: Sized + 'static {
@@ -241,7 +255,7 @@ pub trait FileOperations: Sized + 'static {
     /// For a stream (no `llseek`), `*pos` is a scratch value that nothing else sees.
     fn read(
         _this: <Self::Ptr as ForeignOwnable>::Borrowed<'_>,
-        _file: &File,
+        _file: &LocalFile,
         _buf: &mut UserSliceWriter,
         _pos: &mut Offset,
     ) -> Result<usize> {
@@ -251,7 +265,7 @@ pub trait FileOperations: Sized + 'static {
     /// Writes from `buf` at `*pos` on, advancing `*pos`; returns the bytes written.
     fn write(
         _this: <Self::Ptr as ForeignOwnable>::Borrowed<'_>,
-        _file: &File,
+        _file: &LocalFile,
         _buf: &mut UserSliceReader,
         _pos: &mut Offset,
     ) -> Result<usize> {
@@ -262,7 +276,7 @@ pub trait FileOperations: Sized + 'static {
     /// caller rejects negative results with `EINVAL` and stores the position.
     fn llseek(
         _this: <Self::Ptr as ForeignOwnable>::Borrowed<'_>,
-        _file: &File,
+        _file: &LocalFile,
         _whence: SeekFrom,
         _current: Offset,
     ) -> Result<Offset> {
@@ -358,13 +372,29 @@ impl<T: FileOperations> FopsVTable<T> {
         unsafe { T::Ptr::borrow(Self::open_file(file).ptr) }
     }
 
+    /// The file, for an operation that the VFS does not call inside an `fdget_pos` region
+    /// (`open`, `release`, `ioctl`, `poll`, `mmap`: they use `fdget`/`fget` or no descriptor).
+    ///
     /// # Safety
     ///
-    /// `file` must be valid and open; char devices never hold `f_pos_lock` (no
-    /// `FMODE_ATOMIC_POS`), so there is no `fdget_pos` region on this thread.
+    /// `file` must be valid and open for `'a`, and this thread must be in no `fdget_pos`
+    /// region of it (the rule upstream's `miscdevice` applies too).
     unsafe fn file<'a>(file: *mut bindings::file) -> &'a File {
         // SAFETY: As above.
         unsafe { File::from_raw_file(file) }
+    }
+
+    /// The file, for `read`, `write` and `llseek`: they run inside the `fdget_pos` region of
+    /// the system call on this thread (`ksys_read`, `ksys_write`, `ksys_lseek`, the vectored
+    /// ones), which took `f_pos_lock` only if the file is `FMODE_ATOMIC_POS` and shared.
+    ///
+    /// # Safety
+    ///
+    /// `file` must be valid and open for `'a`, and any `fdget_pos` region of it that did not
+    /// take `f_pos_lock` must be on this thread.
+    unsafe fn local_file<'a>(file: *mut bindings::file) -> &'a LocalFile {
+        // SAFETY: As above.
+        unsafe { LocalFile::from_raw_file(file) }
     }
 
     /// # Safety
@@ -376,7 +406,14 @@ impl<T: FileOperations> FopsVTable<T> {
         // puts it after `release`, so the device outlives the file.
         // (`i_cdev` shares an anonymous union with `i_pipe` and `i_link` in `struct inode`.)
         let device = unsafe { CharDevice::<T>::from_cdev((*inode).__bindgen_anon_5.i_cdev) };
-        if !T::HAS_LLSEEK {
+        if T::HAS_LLSEEK {
+            // A seekable file keeps its position as a regular file does: `fdget_pos` takes
+            // `f_pos_lock` whenever the file is shared, so read, write and lseek calls on it
+            // from several threads or processes do not race on `f_pos`.
+            // SAFETY: The file is being opened: no descriptor refers to it yet, so nothing
+            // else reads or writes `f_mode`.
+            unsafe { (*file).f_mode |= FMODE_ATOMIC_POS };
+        } else {
             // No llseek: the file is a stream, so lseek, pread and pwrite fail with ESPIPE.
             // SAFETY: Both pointers are valid; the file is being opened.
             unsafe { bindings::stream_open(inode, file) };
@@ -433,10 +470,12 @@ impl<T: FileOperations> FopsVTable<T> {
     ) -> isize {
         let mut writer = UserSlice::new(UserPtr::from_ptr(buf.cast()), count).writer();
         let mut stream_pos = 0;
-        // SAFETY: The VFS gives a valid `pos`, private to this call, or NULL for a stream.
+        // SAFETY: The VFS gives a valid `pos`, private to this call (`ksys_read` passes a copy
+        // of `f_pos` on its stack, `pread` the caller's offset), or NULL for a stream.
         let pos = unsafe { pos.as_mut() }.unwrap_or(&mut stream_pos);
-        // SAFETY: The file is open, see `Self::borrow` and `Self::file`.
-        let (this, file) = unsafe { (Self::borrow(file), Self::file(file)) };
+        // SAFETY: The file is open, see `Self::borrow`; the call runs in this thread's
+        // `fdget_pos` region, see `Self::local_file`.
+        let (this, file) = unsafe { (Self::borrow(file), Self::local_file(file)) };
         match T::read(this, file, &mut writer, pos) {
             Ok(n) => n as isize,
             Err(e) => e.to_errno() as isize,
@@ -454,10 +493,10 @@ impl<T: FileOperations> FopsVTable<T> {
     ) -> isize {
         let mut reader = UserSlice::new(UserPtr::from_ptr(buf.cast_mut().cast()), count).reader();
         let mut stream_pos = 0;
-        // SAFETY: The VFS gives a valid `pos`, private to this call, or NULL for a stream.
+        // SAFETY: As in `read`.
         let pos = unsafe { pos.as_mut() }.unwrap_or(&mut stream_pos);
-        // SAFETY: The file is open, see `Self::borrow` and `Self::file`.
-        let (this, file) = unsafe { (Self::borrow(file), Self::file(file)) };
+        // SAFETY: As in `read`.
+        let (this, file) = unsafe { (Self::borrow(file), Self::local_file(file)) };
         match T::write(this, file, &mut reader, pos) {
             Ok(n) => n as isize,
             Err(e) => e.to_errno() as isize,
@@ -476,15 +515,21 @@ impl<T: FileOperations> FopsVTable<T> {
             Ok(w) => w,
             Err(e) => return e.to_errno().into(),
         };
-        // SAFETY: The file is open; `f_pos` is only written by llseek and by the read and
-        // write paths, as in any C driver.
-        let current = unsafe { (*file).f_pos };
-        // SAFETY: The file is open, see `Self::borrow` and `Self::file`.
-        let (this, f) = unsafe { (Self::borrow(file), Self::file(file)) };
+        // SAFETY: `f_pos` is valid while the file is open. This runs in `ksys_lseek`'s
+        // `fdget_pos` region: the file is `FMODE_ATOMIC_POS` (`open`), so either it is shared
+        // and this thread holds `f_pos_lock`, or this thread holds the only reference. Every
+        // write of `f_pos` by the VFS (read, write, lseek and their vectored forms) is in such
+        // a region; the unlocked accesses left are `sendfile`'s and `copy_file_range`'s read
+        // of the position, which the VFS makes for every kind of file, and their write-back,
+        // which needs `splice_read`/`splice_write` that these files lack. The accesses here
+        // are `READ_ONCE`/`WRITE_ONCE`, so even those reads see a whole value.
+        let f_pos = unsafe { Atomic::from_ptr(&raw mut (*file).f_pos) };
+        let current = f_pos.load(Relaxed);
+        // SAFETY: The file is open, see `Self::borrow`; `fdget_pos` region: `Self::local_file`.
+        let (this, f) = unsafe { (Self::borrow(file), Self::local_file(file)) };
         match T::llseek(this, f, whence, current) {
             Ok(pos) if pos >= 0 => {
-                // SAFETY: As for the read of `f_pos` above.
-                unsafe { (*file).f_pos = pos };
+                f_pos.store(pos, Relaxed);
                 pos
             }
             Ok(_) => EINVAL.to_errno().into(),

@@ -37,7 +37,7 @@ mod tests {
     };
     use kernel::{
         bindings,
-        fs::{file::Offset, File},
+        fs::{file::Offset, File, LocalFile},
         prelude::*,
         seq_file::SeqFile,
         str::CString,
@@ -73,7 +73,7 @@ mod tests {
 
         fn read(
             _this: &u32,
-            _file: &File,
+            _file: &LocalFile,
             _buf: &mut UserSliceWriter,
             _pos: &mut Offset,
         ) -> Result<usize> {
