@@ -511,6 +511,20 @@ t_params() {
 	rm -f "$T_TMP/params-changed"
 }
 
+# Unloading waits for the kobject releases of the devices' cdevs and their anchors: with
+# CONFIG_DEBUG_KOBJECT_RELEASE each release runs 1 to 4 s late, and a cdev's release puts its
+# anchor, late again. The devices are removed together and their waits overlap, so rmmod
+# takes about one device's delay (at most 8 s), not the sum over all 12 devices.
+t_unload_time() {
+	start=$(cut -d' ' -f1 /proc/uptime)
+	rmmod scull || fail "rmmod scull failed"
+	end=$(cut -d' ' -f1 /proc/uptime)
+	took=$(awk "BEGIN { printf \"%.2f\", $end - $start }")
+	echo "rmmod scull took $took s"
+	kmsg "rmmod scull took $took s"
+	awk "BEGIN { exit !($end - $start < 12) }" || fail "rmmod scull took $took s (12 s at most)"
+}
+
 # ------------------------------------------------------------------ main
 
 if mod_loaded scull; then rmmod scull; fi
@@ -538,20 +552,6 @@ scull_case rmmod_busy t_rmmod_busy
 scull_case load_cycles t_load_cycles
 scull_case params t_params
 scull_case unload_time t_unload_time
-
-# Unloading waits for the kobject releases of the devices' cdevs and their anchors: with
-# CONFIG_DEBUG_KOBJECT_RELEASE each release runs 1 to 4 s late, and a cdev's release puts its
-# anchor, late again. The devices are removed together and their waits overlap, so rmmod
-# takes about one device's delay (at most 8 s), not the sum over all 12 devices.
-t_unload_time() {
-	start=$(cut -d' ' -f1 /proc/uptime)
-	rmmod scull || fail "rmmod scull failed"
-	end=$(cut -d' ' -f1 /proc/uptime)
-	took=$(awk "BEGIN { printf \"%.2f\", $end - $start }")
-	echo "rmmod scull took $took s"
-	kmsg "rmmod scull took $took s"
-	awk "BEGIN { exit !($end - $start < 12) }" || fail "rmmod scull took $took s (12 s at most)"
-}
 
 # leave scull unloaded, in default state first so a later script starts clean
 test_case unload _scull_run unload_scull
