@@ -10,7 +10,7 @@ use super::vm::VmMapping;
 use core::{ffi::c_void, marker::PhantomData, ptr::NonNull};
 use kernel::{
     bindings,
-    error::VTABLE_DEFAULT_ERROR,
+    error::{from_result, VTABLE_DEFAULT_ERROR},
     fs::{file::Offset, File, LocalFile},
     mm::virt::VmaNew,
     module::this_module,
@@ -418,28 +418,24 @@ impl<T: FileOperations> FopsVTable<T> {
             // SAFETY: Both pointers are valid; the file is being opened.
             unsafe { bindings::stream_open(inode, file) };
         }
-        // The queue borrows from the device data, which outlives the file (above): it stays
-        // valid until after `release`, as `OpenFile` requires.
-        let fasync = T::HAS_FASYNC_QUEUE.then(|| NonNull::from(T::fasync_queue(device.data())));
-        let Ok(mut state) = KBox::new(
-            OpenFile {
-                ptr: core::ptr::null_mut(),
-                fasync,
-            },
-            GFP_KERNEL,
-        ) else {
-            return ENOMEM.to_errno();
-        };
-        // SAFETY: `file` is being opened, see `Self::file`.
-        match T::open(device.data(), unsafe { Self::file(file) }) {
-            Ok(ptr) => {
-                state.ptr = ptr.into_foreign();
-                // SAFETY: `open` owns `private_data` until it returns.
-                unsafe { (*file).private_data = KBox::into_raw(state).cast() };
-                0
-            }
-            Err(e) => e.to_errno(),
-        }
+        from_result(|| {
+            // The queue borrows from the device data, which outlives the file (above): it
+            // stays valid until after `release`, as `OpenFile` requires.
+            let fasync = T::HAS_FASYNC_QUEUE.then(|| NonNull::from(T::fasync_queue(device.data())));
+            let mut state = KBox::new(
+                OpenFile {
+                    ptr: core::ptr::null_mut(),
+                    fasync,
+                },
+                GFP_KERNEL,
+            )?;
+            // SAFETY: `file` is being opened, see `Self::file`.
+            let ptr = T::open(device.data(), unsafe { Self::file(file) })?;
+            state.ptr = ptr.into_foreign();
+            // SAFETY: `open` owns `private_data` until it returns.
+            unsafe { (*file).private_data = KBox::into_raw(state).cast() };
+            Ok(0)
+        })
     }
 
     /// # Safety
@@ -476,10 +472,7 @@ impl<T: FileOperations> FopsVTable<T> {
         // SAFETY: The file is open, see `Self::borrow`; the call runs in this thread's
         // `fdget_pos` region, see `Self::local_file`.
         let (this, file) = unsafe { (Self::borrow(file), Self::local_file(file)) };
-        match T::read(this, file, &mut writer, pos) {
-            Ok(n) => n as isize,
-            Err(e) => e.to_errno() as isize,
-        }
+        from_result(|| Ok(T::read(this, file, &mut writer, pos)? as isize))
     }
 
     /// # Safety
@@ -497,10 +490,7 @@ impl<T: FileOperations> FopsVTable<T> {
         let pos = unsafe { pos.as_mut() }.unwrap_or(&mut stream_pos);
         // SAFETY: As in `read`.
         let (this, file) = unsafe { (Self::borrow(file), Self::local_file(file)) };
-        match T::write(this, file, &mut reader, pos) {
-            Ok(n) => n as isize,
-            Err(e) => e.to_errno() as isize,
-        }
+        from_result(|| Ok(T::write(this, file, &mut reader, pos)? as isize))
     }
 
     /// # Safety
@@ -511,10 +501,6 @@ impl<T: FileOperations> FopsVTable<T> {
         offset: bindings::loff_t,
         whence: c_int,
     ) -> bindings::loff_t {
-        let whence = match SeekFrom::from_raw(offset, whence as u32) {
-            Ok(w) => w,
-            Err(e) => return e.to_errno().into(),
-        };
         // SAFETY: `f_pos` is valid while the file is open. This runs in `ksys_lseek`'s
         // `fdget_pos` region: the file is `FMODE_ATOMIC_POS` (`open`), so either it is shared
         // and this thread holds `f_pos_lock`, or this thread holds the only reference. Every
@@ -524,17 +510,17 @@ impl<T: FileOperations> FopsVTable<T> {
         // which needs `splice_read`/`splice_write` that these files lack. The accesses here
         // are `READ_ONCE`/`WRITE_ONCE`, so even those reads see a whole value.
         let f_pos = unsafe { Atomic::from_ptr(&raw mut (*file).f_pos) };
-        let current = f_pos.load(Relaxed);
         // SAFETY: The file is open, see `Self::borrow`; `fdget_pos` region: `Self::local_file`.
         let (this, f) = unsafe { (Self::borrow(file), Self::local_file(file)) };
-        match T::llseek(this, f, whence, current) {
-            Ok(pos) if pos >= 0 => {
-                f_pos.store(pos, Relaxed);
-                pos
+        from_result(|| {
+            let whence = SeekFrom::from_raw(offset, whence as u32)?;
+            let pos = T::llseek(this, f, whence, f_pos.load(Relaxed))?;
+            if pos < 0 {
+                return Err(EINVAL);
             }
-            Ok(_) => EINVAL.to_errno().into(),
-            Err(e) => e.to_errno().into(),
-        }
+            f_pos.store(pos, Relaxed);
+            Ok(pos)
+        })
     }
 
     /// # Safety
@@ -543,10 +529,7 @@ impl<T: FileOperations> FopsVTable<T> {
     unsafe extern "C" fn ioctl(file: *mut bindings::file, cmd: c_uint, arg: c_ulong) -> c_long {
         // SAFETY: The file is open, see `Self::borrow` and `Self::file`.
         let (this, f) = unsafe { (Self::borrow(file), Self::file(file)) };
-        match T::ioctl(this, f, cmd, arg) {
-            Ok(ret) => ret as c_long,
-            Err(e) => e.to_errno() as c_long,
-        }
+        from_result(|| Ok(T::ioctl(this, f, cmd, arg)? as c_long))
     }
 
     /// # Safety
@@ -594,14 +577,12 @@ impl<T: FileOperations> FopsVTable<T> {
         // SAFETY: `f_op->mmap` is the stage `VmaNew` stands for: a VMA being set up, not yet
         // visible to anyone else, under the mmap write lock.
         let area = unsafe { VmaNew::from_raw(vma) };
-        match T::mmap(this, f, area) {
-            Ok(mapping) => {
-                // SAFETY: This `mmap` call returns success right after.
-                unsafe { mapping.install(area) };
-                0
-            }
-            Err(e) => e.to_errno(),
-        }
+        from_result(|| {
+            let mapping = T::mmap(this, f, area)?;
+            // SAFETY: This `mmap` call returns success right after.
+            unsafe { mapping.install(area) };
+            Ok(0)
+        })
     }
 
     const VTABLE: bindings::file_operations = bindings::file_operations {
