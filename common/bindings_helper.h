@@ -7,3 +7,4 @@
 #include <linux/anon_inodes.h>
 #include <linux/proc_fs.h>
 #include <linux/seq_file.h>
+#include <linux/tty.h>
