@@ -142,4 +142,5 @@ clean:
 		-o -name '*.mod.c' -o -name '.*.cmd' -o -name '*.rmeta' -o -name '*.d' \
 		-o -name 'modules.order' -o -name '*_generated.rs' \) -delete 2>/dev/null || true
 	rm -f Module.symvers modules.order .*.cmd .module-common.o
+	rm -rf common/.bindgen-*
 	@if [ -f $(PROG_MANIFEST) ]; then cargo clean --quiet --manifest-path $(PROG_MANIFEST); fi
