@@ -511,10 +511,12 @@ t_params() {
 	rm -f "$T_TMP/params-changed"
 }
 
-# Unloading waits for the kobject releases of the devices' cdevs and their anchors: with
-# CONFIG_DEBUG_KOBJECT_RELEASE each release runs 1 to 4 s late, and a cdev's release puts its
-# anchor, late again. The devices are removed together and their waits overlap, so rmmod
-# takes about one device's delay (at most 8 s), not the sum over all 12 devices.
+# Unloading waits for the kobject releases of the devices' cdevs and their anchors. With
+# CONFIG_DEBUG_KOBJECT_RELEASE (not in the test kernel) each release runs 1 to 4 s late, and a
+# cdev's release puts its anchor, late again; the devices of a family are removed together, so
+# their waits overlap: measured 26.75 s per rmmod there (three families, about 18 s, and the
+# module's own kobjects, about 9 s), against about 58 s with the 12 devices one after another.
+# The bound covers that kernel too; this one takes a fraction of a second.
 t_unload_time() {
 	start=$(cut -d' ' -f1 /proc/uptime)
 	rmmod scull || fail "rmmod scull failed"
@@ -522,7 +524,7 @@ t_unload_time() {
 	took=$(awk "BEGIN { printf \"%.2f\", $end - $start }")
 	echo "rmmod scull took $took s"
 	kmsg "rmmod scull took $took s"
-	awk "BEGIN { exit !($end - $start < 12) }" || fail "rmmod scull took $took s (12 s at most)"
+	awk "BEGIN { exit !($end - $start < 40) }" || fail "rmmod scull took $took s (40 s at most)"
 }
 
 # ------------------------------------------------------------------ main
