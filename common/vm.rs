@@ -30,9 +30,9 @@ use kernel::{
 /// The largest order the page allocator hands out (`MAX_PAGE_ORDER`).
 pub const MAX_ORDER: u32 = bindings::MAX_PAGE_ORDER;
 
-/// `__GFP_COMP`: bindgen cannot evaluate the C macro (a `__force` cast), so it is rebuilt from
-/// its bit number exactly as `include/linux/gfp_types.h` defines it.
-const GFP_COMP: bindings::gfp_t = 1 << bindings::___GFP_COMP_BIT;
+/// `__GFP_COMP` (a `__force` cast in `include/linux/gfp_types.h`, which clang evaluates for
+/// the generated `common/bindings.rs`).
+const GFP_COMP: bindings::gfp_t = super::bindings::__GFP_COMP;
 
 /// A block of `1 << order` physically contiguous, zeroed pages: a compound page when the order
 /// is above 0 (so that `vm_insert_page` may map its tail pages, and every page of it shares one
