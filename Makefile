@@ -61,11 +61,13 @@ modules: setup
 	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KBUILD_ARGS) modules
 
 # The guest's test programs: ldd3test (Rust, static musl) and the C programs of tests/prog/c,
-# built static against the user-space headers in include/uapi.
+# built static against the user-space headers in include/uapi, each also as a 32-bit program
+# NAME32 (gcc -m32, from Debian's gcc-multilib), which reaches the drivers through compat_ioctl.
 C_PROGS := $(patsubst tests/prog/c/%.c,tests/prog/target/c/%,$(wildcard tests/prog/c/*.c))
+C_PROGS32 := $(addsuffix 32,$(C_PROGS))
 UAPI_HEADERS := $(wildcard include/uapi/ldd3/*.h)
 
-prog: setup $(C_PROGS)
+prog: setup $(C_PROGS) $(C_PROGS32)
 	@if [ -f $(PROG_MANIFEST) ]; then \
 		cargo build --quiet --release --target x86_64-unknown-linux-musl --manifest-path $(PROG_MANIFEST); \
 	fi
@@ -73,6 +75,10 @@ prog: setup $(C_PROGS)
 tests/prog/target/c/%: tests/prog/c/%.c $(UAPI_HEADERS)
 	@mkdir -p $(@D)
 	gcc -static -O2 -Wall -Wextra -Werror -I include/uapi $< -o $@
+
+tests/prog/target/c/%32: tests/prog/c/%.c $(UAPI_HEADERS)
+	@mkdir -p $(@D)
+	gcc -m32 -static -O2 -Wall -Wextra -Werror -I include/uapi $< -o $@
 
 check: modules prog
 	@scripts/check.sh -k $(KDIR) -T $(CHECK_TIMEOUT) $(if $(TESTS),-t '$(TESTS)')
@@ -136,4 +142,5 @@ clean:
 		-o -name '*.mod.c' -o -name '.*.cmd' -o -name '*.rmeta' -o -name '*.d' \
 		-o -name 'modules.order' -o -name '*_generated.rs' \) -delete 2>/dev/null || true
 	rm -f Module.symvers modules.order .*.cmd .module-common.o
+	rm -rf common/.bindgen-*
 	@if [ -f $(PROG_MANIFEST) ]; then cargo clean --quiet --manifest-path $(PROG_MANIFEST); fi

@@ -7,6 +7,7 @@
     non_camel_case_types,
     non_upper_case_globals,
     non_snake_case,
+    improper_ctypes,
     unreachable_pub,
     missing_docs,
     clippy::all,

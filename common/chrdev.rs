@@ -7,13 +7,16 @@
 //! [`include/linux/fs.h`](srctree/include/linux/fs.h).
 
 use super::fops::{FileOperations, FopsVTable};
-use core::{ffi::c_void, mem, ptr};
+use core::{ffi::c_void, ptr};
 use kernel::{
     bindings,
     error::{from_err_ptr, to_result},
     prelude::*,
     str::{CStr, CString},
-    sync::{Arc, Completion},
+    sync::{
+        atomic::{Atomic, Relaxed},
+        Arc, Completion,
+    },
     types::Opaque,
 };
 use pin_init::PinInit;
@@ -38,19 +41,24 @@ pub const fn minor(dev: u32) -> u32 {
 
 /// A range of char device numbers reserved under a name (as listed in `/proc/devices`).
 ///
+/// Shared (`Arc`): every [`CharDevice`] of the region holds it, so the numbers stay registered
+/// as long as a cdev uses one of them, and each index is given to one device at a time.
+///
 /// # Invariants
 ///
 /// `first .. first + count` is registered with the kernel (by `alloc_chrdev_region` or
 /// `register_chrdev_region`) until this value is dropped, which unregisters it exactly once.
+/// `claimed` has `count` entries; entry `i` is set while a [`CharDevice`] uses number `i`.
 pub struct ChrdevRegion {
     first: u32,
     count: u32,
+    claimed: KVec<Atomic<bool>>,
 }
 
 impl ChrdevRegion {
     /// Reserves `count` device numbers starting at minor `first_minor`: under a dynamically
     /// chosen major when `major` is 0, else under `major` (`EBUSY` if taken).
-    pub fn new(name: &'static CStr, major: u32, first_minor: u32, count: u32) -> Result<Self> {
+    pub fn new(name: &'static CStr, major: u32, first_minor: u32, count: u32) -> Result<Arc<Self>> {
         let max_minor = 1u32 << MINOR_BITS;
         if count == 0
             || major >= 1 << (32 - MINOR_BITS)
@@ -59,6 +67,10 @@ impl ChrdevRegion {
                 .is_none_or(|end| end > max_minor)
         {
             return Err(EINVAL);
+        }
+        let mut claimed = KVec::with_capacity(count as usize, GFP_KERNEL)?;
+        for _ in 0..count {
+            claimed.push(Atomic::new(false), GFP_KERNEL)?;
         }
         let mut first = 0;
         if major == 0 {
@@ -74,8 +86,16 @@ impl ChrdevRegion {
                 bindings::register_chrdev_region(first, count, name.as_char_ptr())
             })?;
         }
-        // INVARIANT: the range was registered just above.
-        Ok(Self { first, count })
+        // INVARIANT: the range was registered just above; nothing is claimed yet. (If the
+        // allocation fails, the value is dropped, which unregisters the range.)
+        Ok(Arc::new(
+            Self {
+                first,
+                count,
+                claimed,
+            },
+            GFP_KERNEL,
+        )?)
     }
 
     /// The major number of the region.
@@ -96,6 +116,21 @@ impl ChrdevRegion {
     /// The `index`-th device number of the region, if it has that many.
     pub fn devt(&self, index: u32) -> Option<u32> {
         (index < self.count).then(|| self.first + index)
+    }
+
+    /// Takes number `index` for a device: `EINVAL` outside the region, `EBUSY` if another
+    /// device has it.
+    fn claim(&self, index: u32) -> Result<u32> {
+        let devt = self.devt(index).ok_or(EINVAL)?;
+        if self.claimed[index as usize].xchg(true, Relaxed) {
+            return Err(EBUSY);
+        }
+        Ok(devt)
+    }
+
+    /// Gives number `index` back (its cdev is gone).
+    fn unclaim(&self, index: u32) {
+        self.claimed[index as usize].store(false, Relaxed);
     }
 }
 
@@ -177,11 +212,11 @@ impl Drop for DeviceClass {
     }
 }
 
-/// Release function of [`CharDevice::anchor`]: signals `released`.
+/// Release function of [`CdevCore::anchor`]: signals `released`.
 ///
 /// # Safety
 ///
-/// `kobj` must be the `anchor` of a live [`CharDevice`] whose last reference was just put.
+/// `kobj` must be the `anchor` of a live [`CdevCore`] whose last reference was just put.
 unsafe extern "C" fn anchor_release(kobj: *mut bindings::kobject) {
     // SAFETY: By the contract above `kobj` points at the `anchor` field of a `CdevCore`.
     let core = unsafe { kernel::container_of!(Opaque::cast_from(kobj), CdevCore, anchor) };
@@ -192,8 +227,7 @@ unsafe extern "C" fn anchor_release(kobj: *mut bindings::kobject) {
 /// The `kobj_type` of [`CdevCore::anchor`]: nothing but a release function.
 const ANCHOR_KTYPE: bindings::kobj_type = bindings::kobj_type {
     release: Some(anchor_release),
-    // SAFETY: All other fields of `kobj_type` are pointers for which NULL means "none".
-    ..unsafe { mem::zeroed() }
+    ..pin_init::zeroed()
 };
 
 /// The kernel-facing part of a [`CharDevice`].
@@ -201,7 +235,14 @@ const ANCHOR_KTYPE: bindings::kobj_type = bindings::kobj_type {
 /// The cdev's kobject is reference counted by the kernel: each open file holds it, so it can
 /// outlive `cdev_del`. Its parent, `anchor`, is held by the cdev until the cdev's last reference
 /// is gone; `anchor`'s release then completes `released`. Waiting for `released` therefore waits
-/// until the kernel has no pointer left into this memory.
+/// until the kernel has no pointer left into this memory (nor a pending call of this module's
+/// `anchor_release`: with `CONFIG_DEBUG_KOBJECT_RELEASE` both releases run 1 to 4 s late).
+///
+/// # Invariants
+///
+/// `anchor` is an initialised kobject with `ANCHOR_KTYPE`, holding one reference of ours;
+/// `cdev` is initialised by `cdev_init` with the operations of the `FileOperations` it was
+/// made for, and has `anchor` as its parent.
 #[repr(C)]
 #[pin_data]
 struct CdevCore {
@@ -213,107 +254,142 @@ struct CdevCore {
     released: Completion,
 }
 
-/// One char device: a `cdev` bound to one device number, its `/dev` node, and the driver's
-/// per-device data that `open` is given.
+impl CdevCore {
+    /// A cdev with the operations of `T` and its anchor; not added yet.
+    fn new<T: FileOperations>() -> impl PinInit<Self> {
+        pin_init!(&this in Self {
+            released <- Completion::new(),
+            // SAFETY: `anchor` points at memory for a kobject, which `kobject_init` wants
+            // zeroed; the ktype is static.
+            anchor <- Opaque::ffi_init(|anchor: *mut bindings::kobject| unsafe {
+                ptr::write_bytes(anchor, 0, 1);
+                bindings::kobject_init(anchor, &ANCHOR_KTYPE);
+            }),
+            // SAFETY: `cdev` points at memory for a cdev, which `cdev_init` wants zeroed; the
+            // operations table is static. `this` is the core being initialised, whose
+            // `anchor` was initialised just before (fields are initialised in this order).
+            cdev <- Opaque::ffi_init(move |cdev: *mut bindings::cdev| unsafe {
+                ptr::write_bytes(cdev, 0, 1);
+                bindings::cdev_init(cdev, FopsVTable::<T>::build());
+                (*cdev).owner = FopsVTable::<T>::owner();
+                bindings::cdev_set_parent(cdev, Opaque::cast_into(&raw const (*this.as_ptr()).anchor));
+            }),
+        })
+    }
+
+    /// Adds the cdev as `devt`: `open` may run as soon as this returns `Ok`. On failure the
+    /// anchor reference is given back and waited for: the kernel has no pointer into `self` any
+    /// more, and `self` may be freed.
+    ///
+    /// # Safety
+    ///
+    /// Called once, and everything `open` uses must be initialised.
+    unsafe fn add(&self, devt: u32) -> Result {
+        // SAFETY: The cdev is initialised (type invariant) and added only here.
+        let ret = to_result(unsafe { bindings::cdev_add(self.cdev.get(), devt, 1) });
+        if ret.is_err() {
+            // `cdev_add` took no reference on `anchor` when it failed.
+            // SAFETY: Our reference on `anchor` (type invariant), put once.
+            unsafe { bindings::kobject_put(self.anchor.get()) };
+            self.released.wait_for_completion();
+        }
+        ret
+    }
+
+    /// Removes the cdev (`open` cannot find it any more) and gives our anchor reference back;
+    /// `released` completes once the last open file is gone and the kobject releases ran.
+    ///
+    /// # Safety
+    ///
+    /// The cdev was added and this is the only call.
+    unsafe fn start_removal(&self) {
+        // SAFETY: By the contract above the cdev is added; `anchor` holds our reference.
+        unsafe {
+            bindings::cdev_del(self.cdev.get());
+            bindings::kobject_put(self.anchor.get());
+        }
+    }
+}
+
+/// One char device: a `cdev` bound to one device number of a [`ChrdevRegion`], its `/dev`
+/// node, and the driver's per-device data that `open` is given.
 ///
 /// # Invariants
 ///
-/// - `core.cdev` was added with `cdev_add` under `devt`, with `ops` =
-///   `FopsVTable::<T>::build()` and `kobj.parent` = `core.anchor`, and a device node was made
-///   by `device_create` for `devt` in `class`; both are still there while `removed` is false.
-/// - `core.anchor` is an initialised kobject; while `removed` is false it holds one reference
-///   of ours (put when the cdev is removed).
-/// - `data` stays valid until `core.released` completes, which the drop waits for.
+/// - `core.cdev` was added with `cdev_add` under number `index` of `region`, which this
+///   device has claimed, with the operations of `T`; the node in `class` for that number, if
+///   there is one, is this device's.
+/// - `data` stays valid until `core.released` completes, which the drop waits for; `removing`
+///   says whether `CdevCore::start_removal` ran.
 #[pin_data(PinnedDrop)]
 pub struct CharDevice<T: FileOperations> {
+    region: Arc<ChrdevRegion>,
+    index: u32,
+    class: Arc<DeviceClass>,
+    data: T::Data,
+    removing: bool,
     #[pin]
     core: CdevCore,
-    devt: u32,
-    class: Arc<DeviceClass>,
-    /// Whether the node and the cdev are removed already (by [`Chrdev`]'s drop, which removes
-    /// all of its devices before it waits for any).
-    removed: bool,
-    data: T::Data,
 }
 
 // SAFETY: The kernel-facing part may be used from any thread (the cdev and kobject code lock
-// themselves); the rest is `T::Data`, which is `Send`, and an `Arc<DeviceClass>`.
+// themselves); the rest is `T::Data`, which is `Send`, and `Arc`s of `Sync` types.
 unsafe impl<T: FileOperations> Send for CharDevice<T> {}
 // SAFETY: No `&self` method touches the kernel-facing part; `T::Data` is `Sync`.
 unsafe impl<T: FileOperations> Sync for CharDevice<T> {}
 
 impl<T: FileOperations> CharDevice<T> {
-    /// Registers `data` as the device `devt`, with the node `/dev/<name>` in `class`.
+    /// Registers `data` as the device with number `index` of `region` (`EINVAL` past its end,
+    /// `EBUSY` if another device has it), with the node `/dev/<name>` in `class`.
     ///
     /// The device is live when this returns: `open` may run at once.
     pub fn new(
-        devt: u32,
+        region: &Arc<ChrdevRegion>,
+        index: u32,
         class: &Arc<DeviceClass>,
         name: &CStr,
         data: T::Data,
     ) -> Result<Pin<KBox<Self>>> {
-        let class = class.clone();
-        let class_ptr = class.ptr;
-        let node_mode = class.mode;
-        let init = move |slot: *mut Self| -> Result {
-            // SAFETY: `slot` is valid for writes and pinned (the `pin_init_from_closure`
-            // contract). Fields are written before anything can read them: `data` before
-            // `cdev_add` makes `open` possible.
-            unsafe {
-                ptr::addr_of_mut!((*slot).devt).write(devt);
-                ptr::addr_of_mut!((*slot).removed).write(false);
-                ptr::addr_of_mut!((*slot).data).write(data);
-                ptr::addr_of_mut!((*slot).class).write(class);
-                let core = ptr::addr_of_mut!((*slot).core);
-                let Ok(()) = Completion::new().__init(ptr::addr_of_mut!((*core).released));
-
-                let anchor = Opaque::cast_into(ptr::addr_of!((*core).anchor));
-                // `kobject_init` wants zeroed memory.
-                ptr::write_bytes(anchor, 0, 1);
-                bindings::kobject_init(anchor, &ANCHOR_KTYPE);
-
-                let cdev = Opaque::cast_into(ptr::addr_of!((*core).cdev));
-                ptr::write_bytes(cdev, 0, 1);
-                bindings::cdev_init(cdev, FopsVTable::<T>::build());
-                (*cdev).owner = FopsVTable::<T>::owner();
-                bindings::cdev_set_parent(cdev, anchor);
-
-                if let Err(e) = to_result(bindings::cdev_add(cdev, devt, 1)) {
-                    // `cdev_add` took no reference on `anchor` when it failed.
-                    bindings::kobject_put(anchor);
-                    (*core).released.wait_for_completion();
-                    ptr::drop_in_place(ptr::addr_of_mut!((*slot).data));
-                    ptr::drop_in_place(ptr::addr_of_mut!((*slot).class));
-                    return Err(e);
-                }
-
-                // The driver data is the node's mode, for `devnode` (the class invariant).
-                let node = bindings::device_create(
-                    class_ptr,
-                    ptr::null_mut(),
-                    devt,
-                    usize::from(node_mode) as *mut c_void,
-                    c"%s".as_char_ptr(),
-                    name.as_char_ptr(),
-                );
-                if let Err(e) = from_err_ptr(node) {
-                    Self::unregister(core);
-                    ptr::drop_in_place(ptr::addr_of_mut!((*slot).data));
-                    ptr::drop_in_place(ptr::addr_of_mut!((*slot).class));
-                    return Err(e);
-                }
-            }
-            Ok(())
+        let devt = region.claim(index)?;
+        let init = try_pin_init!(Self {
+            region: region.clone(),
+            index,
+            class: class.clone(),
+            data,
+            removing: false,
+            core <- CdevCore::new::<T>(),
+        }? Error);
+        let device = KBox::try_pin_init(init, GFP_KERNEL).inspect_err(|_| region.unclaim(index))?;
+        // SAFETY: Called once; `data` (all that `open` uses) is initialised. If this fails,
+        // the core is not reachable by the kernel, and dropping `device` must not remove it.
+        if let Err(e) = unsafe { device.core.add(devt) } {
+            // `removing` tells the drop that there is nothing to remove; the core was waited
+            // for.
+            let mut device = device;
+            *device.as_mut().project().removing = true;
+            drop(device);
+            return Err(e);
+        }
+        // The driver data is the node's mode, for `devnode` (the class invariant).
+        // SAFETY: The class is live (we hold it); `devt` is ours; the format takes one string.
+        let node = unsafe {
+            bindings::device_create(
+                class.ptr,
+                ptr::null_mut(),
+                devt,
+                usize::from(class.mode) as *mut c_void,
+                c"%s".as_char_ptr(),
+                name.as_char_ptr(),
+            )
         };
-        // SAFETY: On `Ok` the closure initialised every field; on `Err` it dropped the ones it
-        // had written and left the kernel with no pointer into `slot`.
-        let init = unsafe { pin_init::pin_init_from_closure(init) };
-        KBox::try_pin_init(init, GFP_KERNEL)
+        // On failure the drop removes the cdev again (and finds no node to destroy).
+        from_err_ptr(node)?;
+        Ok(device)
     }
 
     /// The device number.
     pub fn devt(&self) -> u32 {
-        self.devt
+        self.region.first + self.index
     }
 
     /// The driver's data for this device.
@@ -326,7 +402,8 @@ impl<T: FileOperations> CharDevice<T> {
     /// # Safety
     ///
     /// `cdev` must be the `core.cdev` of a `CharDevice<T>` (true for any inode whose `i_cdev`
-    /// uses `FopsVTable::<T>`), and the caller must hold a reference on that cdev.
+    /// uses `FopsVTable::<T>`), and the caller must hold a reference on that cdev; the device
+    /// lives at least until that reference is put.
     pub(crate) unsafe fn from_cdev<'a>(cdev: *mut bindings::cdev) -> &'a Self {
         let cdev = Opaque::cast_from(cdev);
         // SAFETY: By the contract above `cdev` is the `cdev` field of a `CdevCore` ...
@@ -336,104 +413,70 @@ impl<T: FileOperations> CharDevice<T> {
         unsafe { &*kernel::container_of!(core, Self, core) }
     }
 
-    /// Removes the cdev: no new open finds it; files still open keep it until they close.
-    ///
-    /// # Safety
-    ///
-    /// `core` must have been added with `cdev_add` and not removed since.
-    unsafe fn remove_cdev(core: *mut CdevCore) {
-        // SAFETY: By the contract above the cdev is added; `anchor` holds our reference.
-        unsafe {
-            bindings::cdev_del(Opaque::cast_into(ptr::addr_of!((*core).cdev)));
-            bindings::kobject_put(Opaque::cast_into(ptr::addr_of!((*core).anchor)));
-        }
-    }
-
-    /// Removes the cdev and waits until no file refers to it any more.
-    ///
-    /// # Safety
-    ///
-    /// `core` must have been added with `cdev_add` and not removed since.
-    unsafe fn unregister(core: *mut CdevCore) {
-        // SAFETY: By the contract above.
-        unsafe {
-            Self::remove_cdev(core);
-            (*core).released.wait_for_completion();
-        }
-    }
-
-    /// Removes the `/dev` node and the cdev, without waiting for open files (see [`Chrdev`]).
-    fn remove(self: Pin<&mut Self>) {
-        // SAFETY: `removed` is not structurally pinned; nothing is moved out.
-        let this = unsafe { self.get_unchecked_mut() };
-        if this.removed {
+    /// Removes the node and the cdev, without waiting: new opens fail from now on. The drop
+    /// waits for the files that are still open; [`Chrdev`] starts the removal of all its
+    /// devices first, so that their (possibly delayed) kobject releases overlap.
+    fn start_removal(self: Pin<&mut Self>) {
+        if self.removing {
             return;
         }
-        this.removed = true;
-        // SAFETY: By the type invariants `node` was created for `devt` in `class` and the cdev
-        // is added; `removed` was false, so neither was removed before, and it is true now,
-        // so neither will be again.
+        // SAFETY: By the type invariants any node for this number in `class` is ours, and the
+        // cdev is added; `removing` makes this the only removal.
         unsafe {
-            bindings::device_destroy(this.class.ptr, this.devt);
-            Self::remove_cdev(ptr::addr_of_mut!(this.core));
+            bindings::device_destroy(self.class.ptr, self.devt());
+            self.core.start_removal();
         }
+        *self.project().removing = true;
     }
 }
 
 #[pinned_drop]
 impl<T: FileOperations> PinnedDrop for CharDevice<T> {
     fn drop(mut self: Pin<&mut Self>) {
-        self.as_mut().remove();
-        // Only once `released` completes is `data` dropped (by the field drops that follow
-        // this function): no open file points into this device then.
+        self.as_mut().start_removal();
+        // Bounded where it matters: at module exit no file of the device is open (each holds
+        // a reference on the module, so `rmmod` is refused until the last close), and this
+        // waits for the kobject releases only. Only a device dropped while the module stays
+        // (a failed init, a test) can wait here for user space to close a file: the files
+        // point into `data` and this module's code, so that wait is what makes them safe.
         self.core.released.wait_for_completion();
+        // The number is free again; `data` is dropped by the field drops that follow.
+        self.region.unclaim(self.index);
     }
 }
 
 /// A family of char devices: one region of device numbers and a [`CharDevice`] per minor,
 /// all driven by the same [`FileOperations`].
-///
-/// Dropping it removes every node and cdev first and only then waits for each to be released,
-/// so the waits overlap: unloading takes one release delay, not one per device (with
-/// `CONFIG_DEBUG_KOBJECT_RELEASE` every kobject release is delayed by 1 to 4 s).
 pub struct Chrdev<T: FileOperations> {
-    // Declared first so that it is dropped first: no cdev may outlive its numbers.
     devices: KVec<Pin<KBox<CharDevice<T>>>>,
-    region: ChrdevRegion,
-}
-
-impl<T: FileOperations> Drop for Chrdev<T> {
-    fn drop(&mut self) {
-        self.remove();
-        // The fields' drops then wait for each device in turn.
-    }
+    region: Arc<ChrdevRegion>,
 }
 
 impl<T: FileOperations> Chrdev<T> {
     /// Creates one device per number of `region`: `/dev/<name(i)>` with data `data(i)`.
     pub fn new(
-        region: ChrdevRegion,
+        region: Arc<ChrdevRegion>,
         class: &Arc<DeviceClass>,
         mut name: impl FnMut(u32) -> Result<CString>,
         mut data: impl FnMut(u32) -> Result<T::Data>,
     ) -> Result<Self> {
-        let mut devices = KVec::with_capacity(region.count() as usize, GFP_KERNEL)?;
-        for i in 0..region.count() {
-            let devt = region.devt(i).ok_or(EINVAL)?;
-            devices.push(
-                CharDevice::new(devt, class, &name(i)?, data(i)?)?,
-                GFP_KERNEL,
-            )?;
+        let mut this = Self {
+            devices: KVec::with_capacity(region.count() as usize, GFP_KERNEL)?,
+            region,
+        };
+        for i in 0..this.region.count() {
+            let device = CharDevice::new(&this.region, i, class, &name(i)?, data(i)?)?;
+            this.devices.push(device, GFP_KERNEL)?;
         }
-        Ok(Self { devices, region })
+        Ok(this)
     }
 
     /// Removes every node and cdev now: no new open finds them, files still open keep working
     /// until they close. Dropping waits for those; a module with several families calls this
-    /// on each of them first, so that all the waits overlap.
+    /// on each of them first, so that all of their waits overlap.
     pub fn remove(&mut self) {
         for device in self.devices.iter_mut() {
-            device.as_mut().remove();
+            device.as_mut().start_removal();
         }
     }
 
@@ -445,5 +488,13 @@ impl<T: FileOperations> Chrdev<T> {
     /// The devices, in minor number order.
     pub fn devices(&self) -> impl Iterator<Item = &CharDevice<T>> {
         self.devices.iter().map(|d| &**d)
+    }
+}
+
+impl<T: FileOperations> Drop for Chrdev<T> {
+    fn drop(&mut self) {
+        // Remove every device first, then wait for each (the field drop): the waits overlap,
+        // so unloading takes one device's kobject release delay, not the sum of them all.
+        self.remove();
     }
 }

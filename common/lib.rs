@@ -39,25 +39,17 @@ pub fn capable(cap: u32) -> bool {
     unsafe { bindings::capable(cap) }
 }
 
-// `get_current_tty`, `tty_devnum` and `tty_kref_put` are exported by the TTY layer but absent
-// from the 7.3 `kernel::bindings`; only pointers cross, so the declarations need no layouts.
-unsafe extern "C" {
-    fn get_current_tty() -> *mut core::ffi::c_void;
-    fn tty_devnum(tty: *mut core::ffi::c_void) -> bindings::dev_t;
-    fn tty_kref_put(tty: *mut core::ffi::c_void);
-}
-
 /// The device number of the current task's controlling terminal, or `None` without one.
 pub fn current_tty() -> Option<u32> {
     // SAFETY: `get_current_tty` returns NULL or a `tty_struct` with a reference taken for us.
-    let tty = unsafe { get_current_tty() };
+    let tty = unsafe { bindings::get_current_tty() };
     if tty.is_null() {
         return None;
     }
     // SAFETY: `tty` is a live tty we hold a reference on; `tty_kref_put` gives that back.
     let devnum = unsafe {
-        let devnum = tty_devnum(tty);
-        tty_kref_put(tty);
+        let devnum = bindings::tty_devnum(tty);
+        bindings::tty_kref_put(tty);
         devnum
     };
     Some(devnum)

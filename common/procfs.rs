@@ -7,7 +7,13 @@
 
 use super::bindings;
 use core::{ffi::c_void, marker::PhantomData, ptr};
-use kernel::{error::to_result, prelude::*, seq_file::SeqFile, str::CStr, sync::Arc};
+use kernel::{
+    error::{from_result, to_result},
+    prelude::*,
+    seq_file::SeqFile,
+    str::CStr,
+    sync::Arc,
+};
 
 /// The contents of a `/proc` file: a sequence of records, printed one at a time.
 ///
@@ -132,27 +138,24 @@ impl<T: SeqShow> ProcOps<T> {
         let pos = v.addr() - 1;
         // SAFETY: `m` is valid and used by this thread only during the call.
         let (data, seq) = unsafe { (Self::data(m), SeqFile::from_raw(m)) };
-        match data.show(seq, pos) {
-            Ok(()) => 0,
-            Err(e) => e.to_errno(),
-        }
+        from_result(|| data.show(seq, pos).map(|()| 0))
     }
 
     /// # Safety
     ///
     /// Called by procfs for an inode of an entry made by [`ProcEntry::new`].
     unsafe extern "C" fn open(inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
-        // SAFETY: `file` is being opened; the table is static.
-        if let Err(e) = to_result(unsafe { bindings::seq_open(file, &Self::SEQ_OPS) }) {
-            return e.to_errno();
-        }
-        // SAFETY: `seq_open` made `private_data` a `seq_file`; `i_private` is the entry's data
-        // (C `pde_data`).
-        unsafe {
-            let m = (*file).private_data.cast::<bindings::seq_file>();
-            (*m).private = (*inode).i_private;
-        }
-        0
+        from_result(|| {
+            // SAFETY: `file` is being opened; the table is static.
+            to_result(unsafe { bindings::seq_open(file, &Self::SEQ_OPS) })?;
+            // SAFETY: `seq_open` made `private_data` a `seq_file`; `i_private` is the entry's
+            // data (C `pde_data`).
+            unsafe {
+                let m = (*file).private_data.cast::<bindings::seq_file>();
+                (*m).private = (*inode).i_private;
+            }
+            Ok(0)
+        })
     }
 
     const SEQ_OPS: bindings::seq_operations = bindings::seq_operations {

@@ -20,16 +20,19 @@ use kernel::{
     mm::virt::{VmaMixedMap, VmaNew, VmaRef},
     page::{PAGE_SHIFT, PAGE_SIZE},
     prelude::*,
-    sync::{Arc, ArcBorrow},
+    sync::{
+        atomic::{Atomic, Relaxed},
+        Arc, ArcBorrow,
+    },
     types::ForeignOwnable,
 };
 
 /// The largest order the page allocator hands out (`MAX_PAGE_ORDER`).
 pub const MAX_ORDER: u32 = bindings::MAX_PAGE_ORDER;
 
-/// `__GFP_COMP`: bindgen cannot evaluate the C macro (a `__force` cast), so it is rebuilt from
-/// its bit number exactly as `include/linux/gfp_types.h` defines it.
-const GFP_COMP: bindings::gfp_t = 1 << bindings::___GFP_COMP_BIT;
+/// `__GFP_COMP` (a `__force` cast in `include/linux/gfp_types.h`, which clang evaluates for
+/// the generated `common/bindings.rs`).
+const GFP_COMP: bindings::gfp_t = super::bindings::__GFP_COMP;
 
 /// A block of `1 << order` physically contiguous, zeroed pages: a compound page when the order
 /// is above 0 (so that `vm_insert_page` may map its tail pages, and every page of it shares one
@@ -49,7 +52,7 @@ pub struct PageBlock {
 // SAFETY: The block is plain memory owned through a page reference, which may be dropped from
 // any thread.
 unsafe impl Send for PageBlock {}
-// SAFETY: `&self` methods only read the memory, with raw copies (see `copy_out`).
+// SAFETY: `&self` methods only read the memory, with relaxed atomic loads (`copy_out`).
 unsafe impl Sync for PageBlock {}
 
 impl PageBlock {
@@ -130,17 +133,20 @@ impl PageBlock {
     /// Copies `dst.len()` bytes from the block, starting at `offset`; `EINVAL` if that goes
     /// past the end of the block.
     ///
-    /// User space may write the block through a mapping at the same time: the copy is made
-    /// with raw pointer copies (no reference to the pages is ever formed), like a copy from
-    /// memory a device writes by DMA, and simply sees some mix of old and new bytes.
+    /// User space may write the block through a mapping at the same time; the copy then
+    /// sees, for each aligned 8-byte word of the block (each byte at the ends of the range),
+    /// its value from before or after that write (see [`copy_from_shared`]).
     pub fn copy_out(&self, offset: usize, dst: &mut [u8]) -> Result {
         self.for_each_page(offset, dst.len(), |index, in_page, at, n| {
             // SAFETY: `index` is in the block (checked by `for_each_page`); the page is ours
             // (type invariant), `kmap_local_page` gives its address until `kunmap_local`, and
-            // `in_page + n <= PAGE_SIZE`, `at + n <= dst.len()`.
+            // `in_page + n <= PAGE_SIZE`, `at + n <= dst.len()`. The kernel accesses the
+            // block's memory only through `copy_from_shared` and `copy_to_shared`, and writes it
+            // only with `&mut self` (`copy_in`), so no kernel write races this copy; user
+            // space may write it. `dst` is ours alone.
             unsafe {
                 let addr = bindings::kmap_local_page(self.page_ptr(index)).cast::<u8>();
-                core::ptr::copy_nonoverlapping(addr.add(in_page), dst.as_mut_ptr().add(at), n);
+                copy_from_shared(dst.as_mut_ptr().add(at), addr.add(in_page), n);
                 bindings::kunmap_local(addr.cast::<c_void>());
             }
         })
@@ -151,10 +157,11 @@ impl PageBlock {
     /// mapping is handled as for [`Self::copy_out`].
     pub fn copy_in(&mut self, offset: usize, src: &[u8]) -> Result {
         self.for_each_page(offset, src.len(), |index, in_page, at, n| {
-            // SAFETY: As in `copy_out`, with `src` the source.
+            // SAFETY: As in `copy_out`, with `src` the source; `&mut self` excludes every
+            // other kernel access to the block, user space may still read and write it.
             unsafe {
                 let addr = bindings::kmap_local_page(self.page_ptr(index)).cast::<u8>();
-                core::ptr::copy_nonoverlapping(src.as_ptr().add(at), addr.add(in_page), n);
+                copy_to_shared(addr.add(in_page), src.as_ptr().add(at), n);
                 bindings::kunmap_local(addr.cast::<c_void>());
             }
         })
@@ -167,6 +174,75 @@ impl Drop for PageBlock {
         // Mappings hold references of their own, so this frees the memory only if none is
         // left (for a compound page `__free_pages` is a reference drop on the whole folio).
         unsafe { bindings::__free_pages(self.head.as_ptr(), self.order) };
+    }
+}
+
+/// Copies `len` bytes from `src`, memory that user space may write at the same time (a page
+/// of a [`PageBlock`], which may be mapped), to `dst`, memory of ours.
+///
+/// The memory model: a page mapped into a process is written by that process whenever it
+/// likes, through its own page tables; the kernel cannot order those stores with its copy,
+/// and must not let the compiler assume that they do not happen. A plain copy
+/// (`ptr::copy_nonoverlapping`, what `kernel::page::Page::read_raw` does, whose contract
+/// therefore rules out a racing write) is a data race in that case. Here every access to the
+/// shared memory is a relaxed atomic load (`READ_ONCE`), 8 bytes at a time where `src` is
+/// aligned and byte by byte at the ends, so the kernel side of the race is always a marked
+/// access: the result is, word by word, the old or the new contents, as a C driver or the
+/// page cache would see, and never undefined behaviour. User space gets the same from its
+/// side as from any shared memory.
+///
+/// # Safety
+///
+/// `src` must be valid for reads of `len` bytes, and written during the call only by user
+/// space or by atomic accesses; `dst` must be valid for writes of `len` bytes, accessed by
+/// nothing else during the call, and not overlap `src`.
+unsafe fn copy_from_shared(dst: *mut u8, src: *const u8, len: usize) {
+    let mut i = 0;
+    while i < len {
+        // SAFETY: `i < len`, so both are in range (the contract above).
+        let (d, s) = unsafe { (dst.add(i), src.add(i)) };
+        if s.addr() % 8 == 0 && len - i >= 8 {
+            // SAFETY: `s` is aligned and valid for 8 bytes; the other accesses to it are
+            // user space's or atomic (the contract above). `d` is ours, maybe unaligned.
+            unsafe {
+                let word = Atomic::from_ptr(s.cast::<i64>().cast_mut()).load(Relaxed);
+                d.cast::<i64>().write_unaligned(word);
+            }
+            i += 8;
+        } else {
+            // SAFETY: As above, for one byte.
+            unsafe { d.write(Atomic::from_ptr(s.cast::<i8>().cast_mut()).load(Relaxed) as u8) };
+            i += 1;
+        }
+    }
+}
+
+/// Copies `len` bytes from `src`, memory of ours, to `dst`, memory that user space may read
+/// and write at the same time, with relaxed atomic stores (`WRITE_ONCE`); see
+/// [`copy_from_shared`] for the model.
+///
+/// # Safety
+///
+/// `dst` must be valid for writes of `len` bytes, and accessed during the call only by user
+/// space or by atomic accesses; `src` must be valid for reads of `len` bytes, written by
+/// nothing during the call, and not overlap `dst`.
+unsafe fn copy_to_shared(dst: *mut u8, src: *const u8, len: usize) {
+    let mut i = 0;
+    while i < len {
+        // SAFETY: `i < len`, so both are in range (the contract above).
+        let (d, s) = unsafe { (dst.add(i), src.add(i)) };
+        if d.addr() % 8 == 0 && len - i >= 8 {
+            // SAFETY: `d` is aligned and valid for 8 bytes; the other accesses to it are
+            // user space's or atomic (the contract above). `s` is ours, maybe unaligned.
+            unsafe {
+                Atomic::from_ptr(d.cast::<i64>()).store(s.cast::<i64>().read_unaligned(), Relaxed)
+            };
+            i += 8;
+        } else {
+            // SAFETY: As above, for one byte.
+            unsafe { Atomic::from_ptr(d.cast::<i8>()).store(s.read() as i8, Relaxed) };
+            i += 1;
+        }
     }
 }
 

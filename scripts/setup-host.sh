@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the host tools the build and the QEMU tests need, when they are missing:
-# Debian packages (LLVM 19, QEMU, busybox, kernel build deps), rust-src, the musl target
-# for guest test programs, and bindgen-cli. Safe to run again: it only installs what is absent.
+# Debian packages (LLVM 19, QEMU, busybox, kernel build deps, gcc-multilib for 32-bit test
+# programs), rust-src, the musl target for guest test programs, and bindgen-cli. Safe to run
+# again: it only installs what is absent.
 . "$(dirname "$0")/lib.sh"
 
 APT_PACKAGES=(
@@ -9,6 +10,7 @@ APT_PACKAGES=(
 	flex bison bc libelf-dev libssl-dev cpio kmod # kernel build
 	qemu-system-x86 busybox-static # the test guest
 	iproute2 ethtool # copied into the guest
+	gcc-multilib # gcc -m32: the 32-bit test programs (compat_ioctl)
 	xz-utils dpkg-dev debian-archive-keyring
 )
 

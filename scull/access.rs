@@ -18,7 +18,7 @@ use kernel::{
     bindings,
     fs::{
         file::{flags, Offset},
-        File,
+        File, LocalFile,
     },
     new_condvar, new_mutex, new_spinlock,
     prelude::*,
@@ -176,7 +176,7 @@ impl FileOperations for AccessFile {
 
     fn read(
         this: &AccessFile,
-        _file: &File,
+        _file: &LocalFile,
         buf: &mut UserSliceWriter,
         pos: &mut Offset,
     ) -> Result<usize> {
@@ -185,7 +185,7 @@ impl FileOperations for AccessFile {
 
     fn write(
         this: &AccessFile,
-        _file: &File,
+        _file: &LocalFile,
         buf: &mut UserSliceReader,
         pos: &mut Offset,
     ) -> Result<usize> {
@@ -194,7 +194,7 @@ impl FileOperations for AccessFile {
 
     fn llseek(
         this: &AccessFile,
-        _file: &File,
+        _file: &LocalFile,
         whence: SeekFrom,
         current: Offset,
     ) -> Result<Offset> {

@@ -12,7 +12,7 @@ use super::common::fops::{poll_flags, FasyncQueue, FileOperations};
 use kernel::{
     fs::{
         file::{flags, Offset},
-        File,
+        File, LocalFile,
     },
     new_mutex, new_poll_condvar,
     prelude::*,
@@ -129,7 +129,7 @@ pub(crate) struct PipeFile {
     writers_seen: u64,
 }
 
-fn nonblocking(file: &File) -> bool {
+fn nonblocking(file: &LocalFile) -> bool {
     file.flags() & flags::O_NONBLOCK != 0
 }
 
@@ -192,7 +192,7 @@ impl FileOperations for PipeFile {
 
     fn read(
         this: &PipeFile,
-        file: &File,
+        file: &LocalFile,
         buf: &mut UserSliceWriter,
         _pos: &mut Offset,
     ) -> Result<usize> {
@@ -233,7 +233,7 @@ impl FileOperations for PipeFile {
 
     fn write(
         this: &PipeFile,
-        file: &File,
+        file: &LocalFile,
         buf: &mut UserSliceReader,
         _pos: &mut Offset,
     ) -> Result<usize> {
@@ -294,7 +294,7 @@ impl FileOperations for PipeFile {
         super::scull_ioctl(cmd, arg)
     }
 
-    fn fasync(this: &PipeFile, file: &File, fd: i32, on: bool) -> Result {
-        this.pipe.async_queue.update(fd, file, on)
+    fn fasync_queue(pipe: &Arc<ScullPipe>) -> &FasyncQueue {
+        &pipe.async_queue
     }
 }

@@ -11,7 +11,7 @@
 use kernel::{
     fs::{
         file::{flags, Offset},
-        File,
+        File, LocalFile,
     },
     ioctl::{_IOC_NR, _IOC_TYPE},
     new_mutex,
@@ -158,7 +158,7 @@ impl FileOperations for ScullFile {
 
     fn read(
         dev: ArcBorrow<'_, ScullDev>,
-        _file: &File,
+        _file: &LocalFile,
         buf: &mut UserSliceWriter,
         pos: &mut Offset,
     ) -> Result<usize> {
@@ -167,7 +167,7 @@ impl FileOperations for ScullFile {
 
     fn write(
         dev: ArcBorrow<'_, ScullDev>,
-        _file: &File,
+        _file: &LocalFile,
         buf: &mut UserSliceReader,
         pos: &mut Offset,
     ) -> Result<usize> {
@@ -176,7 +176,7 @@ impl FileOperations for ScullFile {
 
     fn llseek(
         dev: ArcBorrow<'_, ScullDev>,
-        _file: &File,
+        _file: &LocalFile,
         whence: SeekFrom,
         current: Offset,
     ) -> Result<Offset> {

@@ -28,7 +28,7 @@
 use kernel::{
     fs::{
         file::{flags, Offset},
-        File,
+        File, LocalFile,
     },
     ioctl::{_IOC_NR, _IOC_TYPE},
     mm::virt::{VmaNew, VmaRef},
@@ -226,7 +226,7 @@ impl FileOperations for ScullpFile {
     /// the module documentation for why).
     fn read(
         dev: ArcBorrow<'_, ScullpDev>,
-        _file: &File,
+        _file: &LocalFile,
         buf: &mut UserSliceWriter,
         pos: &mut Offset,
     ) -> Result<usize> {
@@ -263,7 +263,7 @@ impl FileOperations for ScullpFile {
     /// Copies in through a bounce buffer, filled with the device mutex not held.
     fn write(
         dev: ArcBorrow<'_, ScullpDev>,
-        _file: &File,
+        _file: &LocalFile,
         buf: &mut UserSliceReader,
         pos: &mut Offset,
     ) -> Result<usize> {
@@ -300,7 +300,7 @@ impl FileOperations for ScullpFile {
 
     fn llseek(
         dev: ArcBorrow<'_, ScullpDev>,
-        _file: &File,
+        _file: &LocalFile,
         whence: SeekFrom,
         current: Offset,
     ) -> Result<Offset> {

@@ -31,13 +31,13 @@ impl kernel::Module for CommonTest {
 mod tests {
     use super::common::{
         chrdev::{self, CharDevice, Chrdev, ChrdevRegion, DeviceClass},
-        fops::{FasyncQueue, FileOperations, FopsVTable, SeekFrom},
+        fops::{self, FasyncQueue, FileOperations, FopsVTable, SeekFrom},
         procfs::{ProcEntry, SeqShow},
         settings::{Setting, SettingOp},
     };
     use kernel::{
         bindings,
-        fs::{file::Offset, File},
+        fs::{file::Offset, File, LocalFile},
         prelude::*,
         seq_file::SeqFile,
         str::CString,
@@ -73,11 +73,32 @@ mod tests {
 
         fn read(
             _this: &u32,
-            _file: &File,
+            _file: &LocalFile,
             _buf: &mut UserSliceWriter,
             _pos: &mut Offset,
         ) -> Result<usize> {
             Ok(0)
+        }
+    }
+
+    /// Operations with `ioctl` and a fasync queue (the device data itself).
+    struct Controls;
+
+    #[vtable]
+    impl FileOperations for Controls {
+        type Data = FasyncQueue;
+        type Ptr = ();
+
+        fn open(_queue: &FasyncQueue, _file: &File) -> Result {
+            Ok(())
+        }
+
+        fn ioctl(_this: (), _file: &File, _cmd: u32, _arg: usize) -> Result<isize> {
+            Err(ENOTTY)
+        }
+
+        fn fasync_queue(queue: &FasyncQueue) -> &FasyncQueue {
+            queue
         }
     }
 
@@ -151,8 +172,17 @@ mod tests {
         assert!(table.write.is_none());
         assert!(table.llseek.is_none());
         assert!(table.unlocked_ioctl.is_none());
+        assert!(table.compat_ioctl.is_none());
+        assert!(table.fasync.is_none());
         assert!(!table.owner.is_null());
         assert_eq!(table.owner, FopsVTable::<ReadOnly>::owner());
+
+        // With ioctl, 32-bit programs get it too (compat_ptr_ioctl); a queue brings fasync.
+        let table = FopsVTable::<Controls>::build();
+        assert!(table.unlocked_ioctl.is_some());
+        assert!(table.compat_ioctl.is_some());
+        assert!(table.fasync.is_some());
+        assert!(table.read.is_none());
     }
 
     #[test]
@@ -178,9 +208,18 @@ mod tests {
 
         // Everything was given back: the same numbers and node names can be used again.
         let region = ChrdevRegion::new(c"ldd3_kunit", major, 0, 1)?;
-        let devt = region.devt(0).ok_or(EINVAL)?;
-        let single = CharDevice::<ReadOnly>::new(devt, &class, c"ldd3_kunit0", 7)?;
+        let single = CharDevice::<ReadOnly>::new(&region, 0, &class, c"ldd3_kunit0", 7)?;
         assert_eq!(*single.data(), 7);
+        assert_eq!(single.devt(), chrdev::mkdev(major, 0));
+        // A device takes a number of its region, and only one device has it at a time.
+        let past_end = CharDevice::<ReadOnly>::new(&region, 1, &class, c"ldd3_kunit1", 8);
+        assert!(past_end.err() == Some(EINVAL));
+        let twice = CharDevice::<ReadOnly>::new(&region, 0, &class, c"ldd3_kunit1", 8);
+        assert!(twice.err() == Some(EBUSY));
+        // Dropping the device gives its number back (the region lives on in `region`).
+        drop(single);
+        let again = CharDevice::<ReadOnly>::new(&region, 0, &class, c"ldd3_kunit0", 9)?;
+        assert_eq!(*again.data(), 9);
         Ok(())
     }
 
@@ -206,8 +245,19 @@ mod tests {
     fn empty_fasync_queue() {
         // Notifying nobody is fine, and an empty queue may be dropped.
         let queue = FasyncQueue::new();
+        assert!(queue.is_empty());
         queue.notify_readable();
         drop(queue);
+    }
+
+    #[test]
+    fn fasync_queue_dropped_with_a_file() -> Result {
+        // A queue dropped while a file is on it takes the file off (and warns): the file's
+        // `FASYNC` is clear again, so its last close will not look for the queue.
+        let (held, cleared) = fops::fasync_queue_dropped_with_a_file()?;
+        assert_eq!(held, 1);
+        assert!(cleared);
+        Ok(())
     }
 
     #[test]
