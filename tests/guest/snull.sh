@@ -50,11 +50,13 @@ setup_ifconfig() {
 	ifconfig sn1 192.168.1.2 netmask 255.255.255.0 up
 }
 
-# ping_ok ADDR COUNT [PING ARGS...]: COUNT echoes, all answered.
+# ping_ok ADDR COUNT [PING ARGS...]: COUNT echoes, all answered. Each echo goes out as soon as
+# the last reply came back (-A), not a second later, unless the caller gives an interval (-i).
 ping_ok() {
 	_a=$1 _n=$2
 	shift 2
-	_o=$(ping -c "$_n" -W 5 "$@" "$_a" 2>&1) || fail "ping $* $_a failed: $(echo "$_o" | tail -n 2 | tr '\n' ' ')"
+	case " $* " in *" -i "*) _pace= ;; *) _pace=-A ;; esac
+	_o=$(ping -c "$_n" -W 5 $_pace "$@" "$_a" 2>&1) || fail "ping $* $_a failed: $(echo "$_o" | tail -n 2 | tr '\n' ' ')"
 	assert_contains "$_o" "$_n packets transmitted, $_n packets received, 0% packet loss" "ping $* $_a"
 }
 
