@@ -39,6 +39,12 @@ pub fn capable(cap: u32) -> bool {
     unsafe { bindings::capable(cap) }
 }
 
+/// Whether the current task has a signal to handle (C `signal_pending(current)`): a long
+/// operation stops at the next step and returns what it did so far.
+pub fn signal_pending() -> bool {
+    kernel::current!().signal_pending()
+}
+
 /// The device number of the current task's controlling terminal, or `None` without one.
 pub fn current_tty() -> Option<u32> {
     // SAFETY: `get_current_tty` returns NULL or a `tty_struct` with a reference taken for us.

@@ -7,6 +7,7 @@
 //! is bounded (`EFBIG` past the bound), and one call moves as many bytes as asked, not just up
 //! to the end of the current quantum.
 
+use crate::common::signal_pending;
 use core::num::NonZeroUsize;
 use kernel::{
     fs::file::Offset,
@@ -133,6 +134,11 @@ impl Storage {
         let total = out.len().min(self.size - start);
         let mut done = 0;
         while done < total {
+            // One quantum at least, then a pending signal ends the call (the count so far):
+            // with tiny quanta a large read is millions of steps.
+            if done > 0 && signal_pending() {
+                break;
+            }
             let place = self.place(start + done);
             let n = (self.quantum - place.offset).min(total - done);
             let copied = match self.quantum_at(&place) {
@@ -161,6 +167,11 @@ impl Storage {
         let total = input.len().min(self.max_size - start);
         let mut done = 0;
         while done < total {
+            // As in `read`: a write with tiny quanta allocates a block per step, and `kill`
+            // must not wait for millions of them.
+            if done > 0 && signal_pending() {
+                break;
+            }
             let place = self.place(start + done);
             let n = (self.quantum - place.offset).min(total - done);
             let copied = self

@@ -92,6 +92,25 @@ t_node_mode() {
 	return 0
 }
 
+# kill -9 ends a huge write into tiny quanta at once (it allocates a block per 16 bytes, millions
+# of them in one call, with the device locked), and the device is usable again at once.
+t_kill_huge_write() {
+	unload_scull
+	: >"$T_TMP/params-changed"
+	load_scull scull_quantum=16 scull_qset=4
+	dd if=/dev/zero of=/dev/scull0 bs=32M count=1 2>/dev/null &
+	w=$!
+	sleep 2 # dd has filled its buffer and is in the write, a few seconds from its end
+	kill -9 $w
+	wait_exit $w 5
+	s=$(size_of /dev/scull0)
+	[ "$s" -gt 0 ] && [ "$s" -lt 33554432 ] || fail "size $s after the killed write: expected a part"
+	assert_eq 0 $((s % 16)) "the killed write stops at a quantum boundary"
+	echo after >/dev/scull1
+	assert_eq after "$(cat /dev/scull1)" "another device"
+	assert_eq "Device 0: qset 4, q 16, sz $s" "$(grep -m 1 '^Device 0:' /proc/scullmem)" "/proc/scullmem"
+}
+
 t_roundtrip() {
 	for d in 0 1 2 3; do
 		echo "hello scull$d" >/dev/scull$d
@@ -538,6 +557,7 @@ fi
 scull_case nodes t_nodes
 scull_case node_mode t_node_mode
 scull_case roundtrip t_roundtrip
+scull_case kill_huge_write t_kill_huge_write
 scull_case dd_8mib t_dd_8mib
 scull_case quantum_boundary t_quantum_boundary
 scull_case holes t_holes
