@@ -1,5 +1,5 @@
 #!/bin/sh
-# Guest tests for scull0..3 (LDD3 chapter 3, see SPEC.md "scull").
+# Guest tests for scull0..3 (LDD3 chapter 3; what they check is listed in README.md, "scull").
 # Run by the harness as /tests/scull.sh; by hand: `sh /tests/scull.sh`
 # (LDD3_CASES='ioctl*' sh /tests/scull.sh runs a subset).
 # shellcheck shell=sh

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Guest tests for the access-controlled scull devices (LDD3 chapter 6, region "sculla"):
-# scullsingle, sculluid, scullwuid, scullpriv. See SPEC.md "scull".
+# scullsingle, sculluid, scullwuid, scullpriv. See README.md, "scull".
 # Run by the harness as /tests/sculla.sh; by hand: `sh /tests/sculla.sh`.
 # shellcheck shell=sh
 . "$(dirname "$0")/lib.sh"

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Guest tests for scullp0..3 (LDD3 chapter 15, see SPEC.md "scullp"): page-backed scull
+# Guest tests for scullp0..3 (LDD3 chapter 15; README.md, "scullp"): page-backed scull
 # devices with mmap served by a fault handler.
 # Run by the harness as /tests/scullp.sh; by hand: `sh /tests/scullp.sh`
 # (LDD3_CASES='map*' sh /tests/scullp.sh runs a subset).

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Guest tests for scullpipe0..3 (LDD3 chapter 6, see SPEC.md "scull").
+# Guest tests for scullpipe0..3 (LDD3 chapter 6; README.md, "scull").
 # Run by the harness as /tests/scullpipe.sh; by hand: `sh /tests/scullpipe.sh`
 # (LDD3_CASES='poll*' sh /tests/scullpipe.sh runs a subset).
 # shellcheck shell=sh
