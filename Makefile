@@ -72,13 +72,15 @@ prog: setup $(C_PROGS) $(C_PROGS32)
 		cargo build --quiet --release --target x86_64-unknown-linux-musl --manifest-path $(PROG_MANIFEST); \
 	fi
 
+PROG_CC := gcc -static -O2 -Wall -Wextra -Werror -I include/uapi
+
 tests/prog/target/c/%: tests/prog/c/%.c $(UAPI_HEADERS)
 	@mkdir -p $(@D)
-	gcc -static -O2 -Wall -Wextra -Werror -I include/uapi $< -o $@
+	$(PROG_CC) $< -o $@
 
 tests/prog/target/c/%32: tests/prog/c/%.c $(UAPI_HEADERS)
 	@mkdir -p $(@D)
-	gcc -m32 -static -O2 -Wall -Wextra -Werror -I include/uapi $< -o $@
+	$(PROG_CC) -m32 $< -o $@
 
 check: modules prog
 	@scripts/check.sh -k $(KDIR) -T $(CHECK_TIMEOUT) $(if $(TESTS),-t '$(TESTS)')

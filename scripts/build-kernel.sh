@@ -10,8 +10,9 @@ debug | bench) ;;
 *) die "usage: $0 debug|bench" ;;
 esac
 fragments=("$ROOT/configs/base.config" "$ROOT/configs/$flavour.config")
-# Objects a full build of each flavour makes (counted on this project's configs: 1457 for
-# debug with kCFI and the object debugging), for the progress lines of a first build.
+# Objects a full build of each flavour makes, for the progress lines of a first build: 1457
+# counted for debug (with kCFI and the object debugging); bench is an estimate until this
+# machine has built it once (the count of the last build is kept and used instead).
 declare -A DEFAULT_OBJECTS=([debug]=1460 [bench]=1350)
 
 for tool in clang$LLVM_SUFFIX ld.lld$LLVM_SUFFIX bindgen rustc flex bison bc; do
