@@ -9,3 +9,4 @@
 #include <linux/proc_fs.h>
 #include <linux/seq_file.h>
 #include <linux/tty.h>
+#include "helpers.h"

@@ -404,8 +404,8 @@ impl<T: FileOperations> FopsVTable<T> {
         // SAFETY: `chrdev_open` took a reference on `i_cdev`, which belongs to a
         // `CharDevice<T>` because the cdev uses this table; the file holds it until `__fput`
         // puts it after `release`, so the device outlives the file.
-        // (`i_cdev` shares an anonymous union with `i_pipe` and `i_link` in `struct inode`.)
-        let device = unsafe { CharDevice::<T>::from_cdev((*inode).__bindgen_anon_5.i_cdev) };
+        // `ldd3_inode_cdev` reads `inode->i_cdev` (a member of an anonymous union).
+        let device = unsafe { CharDevice::<T>::from_cdev(super::bindings::ldd3_inode_cdev(inode)) };
         if T::HAS_LLSEEK {
             // A seekable file keeps its position as a regular file does: `fdget_pos` takes
             // `f_pos_lock` whenever the file is shared, so read, write and lseek calls on it

@@ -16,12 +16,15 @@
 //! any mount point.
 
 pub mod bindings;
+pub mod bounce;
 pub mod chrdev;
 pub mod fops;
 #[cfg(ldd3_net)]
 pub mod net;
 pub mod procfs;
+pub mod qset;
 pub mod settings;
+pub mod sync;
 pub mod uapi;
 pub mod vm;
 

@@ -148,11 +148,11 @@ impl<T: SeqShow> ProcOps<T> {
         from_result(|| {
             // SAFETY: `file` is being opened; the table is static.
             to_result(unsafe { bindings::seq_open(file, &Self::SEQ_OPS) })?;
-            // SAFETY: `seq_open` made `private_data` a `seq_file`; `i_private` is the entry's
-            // data (C `pde_data`).
+            // SAFETY: `seq_open` made `private_data` a `seq_file`; `inode` is the entry's, so
+            // `pde_data` is the data `ProcEntry::new` gave `proc_create_data`.
             unsafe {
                 let m = (*file).private_data.cast::<bindings::seq_file>();
-                (*m).private = (*inode).i_private;
+                (*m).private = bindings::ldd3_pde_data(inode);
             }
             Ok(0)
         })

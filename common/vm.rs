@@ -315,9 +315,9 @@ pub struct VmFault<'a> {
 impl VmFault<'_> {
     /// The page offset (in the file, `vm_pgoff` included) of the faulting page.
     pub fn pgoff(&self) -> usize {
-        // SAFETY: By the type invariant `vmf` is valid and not written meanwhile; the field is
-        // read through the raw pointer, no reference to the C struct is formed.
-        unsafe { (*self.vmf.as_ptr()).__bindgen_anon_1.pgoff }
+        // SAFETY: By the type invariant `vmf` is valid and not written meanwhile; the C helper
+        // reads the field, no Rust reference to the struct is formed.
+        unsafe { super::bindings::ldd3_vmf_pgoff(self.vmf.as_ptr()) }
     }
 
     /// Whether the fault is a write access.
@@ -337,7 +337,7 @@ impl VmFault<'_> {
     /// The virtual page number of the faulting address, and the virtual pages of the VMA.
     fn vpages(&self) -> (usize, Range<usize>) {
         // SAFETY: As for `pgoff`.
-        let address = unsafe { (*self.vmf.as_ptr()).__bindgen_anon_1.address };
+        let address = unsafe { super::bindings::ldd3_vmf_address(self.vmf.as_ptr()) };
         (
             address >> PAGE_SHIFT,
             self.vma.start() >> PAGE_SHIFT..self.vma.end() >> PAGE_SHIFT,
@@ -486,7 +486,7 @@ impl<T: VmOperations> VmOpsVTable<T> {
         // with no `map_pages` in the table, `vmf_can_call_fault` sends faults taken under the
         // per-VMA lock alone back to be retried under the mmap lock before `fault` is called.
         let (data, vma) = unsafe {
-            let vma = (*vmf).__bindgen_anon_1.vma;
+            let vma = super::bindings::ldd3_vmf_vma(vmf);
             (Self::data(vma), VmaRef::from_raw(vma))
         };
         // `VmMapping::install` set `VM_MIXEDMAP` and nothing clears it; checked all the same.

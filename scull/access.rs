@@ -158,13 +158,14 @@ impl FileOperations for AccessFile {
             },
             GFP_KERNEL,
         )
+        .map_err(Error::from)
+        .and_then(|this| this.dev.truncate_if_write_only(file).map(|()| this))
         .inspect_err(|_| {
             // `release` will not run for this file.
             if access.policy != Policy::Private {
                 access.release();
             }
         })?;
-        this.dev.truncate_if_write_only(file);
         Ok(this)
     }
 
@@ -180,7 +181,7 @@ impl FileOperations for AccessFile {
         buf: &mut UserSliceWriter,
         pos: &mut Offset,
     ) -> Result<usize> {
-        this.dev.storage.lock().read(buf, pos)
+        this.dev.read(buf, pos)
     }
 
     fn write(
@@ -189,7 +190,7 @@ impl FileOperations for AccessFile {
         buf: &mut UserSliceReader,
         pos: &mut Offset,
     ) -> Result<usize> {
-        this.dev.storage.lock().write(buf, pos)
+        this.dev.write(buf, pos)
     }
 
     fn llseek(

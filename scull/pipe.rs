@@ -8,7 +8,11 @@
 //! sees end of file once the buffer is empty and every writer it has shared the pipe with has
 //! gone (as with a FIFO; a reader that never had a writer blocks).
 
-use super::common::fops::{poll_flags, FasyncQueue, FileOperations};
+use super::common::{
+    bounce,
+    fops::{poll_flags, FasyncQueue, FileOperations},
+    sync::lock_interruptible,
+};
 use kernel::{
     fs::{
         file::{flags, Offset},
@@ -58,6 +62,30 @@ impl PipeState {
         self.size().saturating_sub(1) - self.available()
     }
 
+    /// Copies the unread bytes into `out`, as many as fit, without consuming them: the run at
+    /// `rp`, then the one at the start of the buffer when the data wraps around (the book's
+    /// scull_p_read stopped at the end of the buffer, so a message straddling it came out in
+    /// two reads). Returns how many.
+    fn peek(&self, out: &mut [u8]) -> usize {
+        let n = out.len().min(self.available());
+        let first = n.min(self.size() - self.rp);
+        out[..first].copy_from_slice(&self.buffer[self.rp..self.rp + first]);
+        out[first..n].copy_from_slice(&self.buffer[..n - first]);
+        n
+    }
+
+    /// Stores as much of `input` as there is space for, after the unread bytes, and returns
+    /// how many (the slot before `rp` always stays free: `rp == wp` means empty).
+    fn put(&mut self, input: &[u8]) -> usize {
+        let n = input.len().min(self.space());
+        let first = n.min(self.size() - self.wp);
+        let wp = self.wp;
+        self.buffer[wp..wp + first].copy_from_slice(&input[..first]);
+        self.buffer[..n - first].copy_from_slice(&input[first..n]);
+        self.wp = self.wrap(wp + n);
+        n
+    }
+
     /// Makes the buffer `size` bytes if it is empty; a buffer holding data keeps its size.
     fn resize_if_empty(&mut self, size: usize) -> Result {
         if self.size() != size && self.available() == 0 {
@@ -74,6 +102,11 @@ impl PipeState {
 pub(crate) struct ScullPipe {
     #[pin]
     state: Mutex<PipeState>,
+    /// Held by the reader that is copying bytes out to user space, with `state` dropped: the
+    /// bytes it copies are consumed only once they have reached user space, so no other reader
+    /// may take them meanwhile, and a fault in its buffer holds up only the other readers.
+    #[pin]
+    copying_out: Mutex<()>,
     /// Readers wait here for data (or for the last writer to go).
     #[pin]
     inq: PollCondVar,
@@ -95,6 +128,7 @@ impl ScullPipe {
                     writers: 0,
                     writer_opens: 0,
                 }),
+                copying_out <- new_mutex!(()),
                 inq <- new_poll_condvar!("scullpipe::inq"),
                 outq <- new_poll_condvar!("scullpipe::outq"),
                 async_queue: FasyncQueue::new(),
@@ -149,7 +183,7 @@ impl FileOperations for PipeFile {
         let mode = file.flags() & flags::O_ACCMODE;
         let reader = mode != flags::O_WRONLY;
         let writer = mode != flags::O_RDONLY;
-        let mut st = pipe.state.lock();
+        let mut st = lock_interruptible(&pipe.state)?;
         st.resize_if_empty(super::pipe_buffer_size())?;
         let writers_seen = st.writer_opens - u64::from(st.writers);
         if reader {
@@ -190,6 +224,8 @@ impl FileOperations for PipeFile {
         }
     }
 
+    /// C: `scull_p_read`. Waits for data, then copies what is there (up to the count) out
+    /// through a bounce buffer, with no lock but `copying_out` held during the user copy.
     fn read(
         this: &PipeFile,
         file: &LocalFile,
@@ -197,40 +233,46 @@ impl FileOperations for PipeFile {
         _pos: &mut Offset,
     ) -> Result<usize> {
         let pipe = &this.pipe;
-        let mut st = pipe.state.lock();
-        while st.available() == 0 {
-            if this.hung_up(&st) {
-                return Ok(0);
-            }
-            if nonblocking(file) {
-                return Err(EAGAIN);
-            }
-            if pipe.inq.wait_interruptible(&mut st) {
-                return Err(ERESTARTSYS);
-            }
+        if buf.is_empty() {
+            return Ok(0);
         }
-        // Everything there, up to the count: the run at `rp`, then the one at the start of
-        // the buffer when the data wraps around (the book's scull_p_read stopped at the end
-        // of the buffer, so a message straddling it came out in two reads).
-        let mut done = 0;
-        while !buf.is_empty() && st.available() > 0 {
-            let rp = st.rp;
-            let end = if st.wp > rp { st.wp } else { st.size() };
-            let n = buf.len().min(end - rp);
-            if let Err(e) = buf.write_slice(&st.buffer[rp..rp + n]) {
-                if done == 0 {
-                    return Err(e);
+        let mut bounce = KVVec::from_elem(0u8, buf.len().min(bounce::CHUNK), GFP_KERNEL)?;
+        loop {
+            let mut st = lock_interruptible(&pipe.state)?;
+            while st.available() == 0 {
+                if this.hung_up(&st) {
+                    return Ok(0);
                 }
-                break;
+                if nonblocking(file) {
+                    return Err(EAGAIN);
+                }
+                if pipe.inq.wait_interruptible(&mut st) {
+                    return Err(ERESTARTSYS);
+                }
             }
-            st.rp = st.wrap(rp + n);
-            done += n;
+            drop(st);
+            let _copying = if nonblocking(file) {
+                pipe.copying_out.try_lock().ok_or(EAGAIN)?
+            } else {
+                lock_interruptible(&pipe.copying_out)?
+            };
+            // Another reader may have taken everything while this one waited.
+            let n = lock_interruptible(&pipe.state)?.peek(&mut bounce);
+            if n == 0 {
+                continue;
+            }
+            // A failed copy consumes nothing: the bytes stay for the next read.
+            buf.write_slice(&bounce[..n])?;
+            let mut st = pipe.state.lock();
+            st.rp = st.wrap(st.rp + n);
+            drop(st);
+            pipe.outq.notify_all();
+            return Ok(n);
         }
-        drop(st);
-        pipe.outq.notify_all();
-        Ok(done)
     }
 
+    /// C: `scull_p_write`. Copies in through a bounce buffer with no lock held, then stores
+    /// it as space allows, waiting for readers to make room.
     fn write(
         this: &PipeFile,
         file: &LocalFile,
@@ -238,38 +280,28 @@ impl FileOperations for PipeFile {
         _pos: &mut Offset,
     ) -> Result<usize> {
         let pipe = &this.pipe;
-        let mut done = 0;
-        while !buf.is_empty() {
-            let mut st = pipe.state.lock();
-            while st.space() == 0 {
-                if done > 0 && nonblocking(file) {
-                    return Ok(done);
+        bounce::copy_from_user(buf, |_, chunk| {
+            let mut stored = 0;
+            while stored < chunk.len() {
+                let mut st = match lock_interruptible(&pipe.state) {
+                    Ok(st) => st,
+                    Err(e) => return bounce::partial(stored, e),
+                };
+                while st.space() == 0 {
+                    if nonblocking(file) {
+                        return bounce::partial(stored, EAGAIN);
+                    }
+                    if pipe.outq.wait_interruptible(&mut st) {
+                        return bounce::partial(stored, ERESTARTSYS);
+                    }
                 }
-                if nonblocking(file) {
-                    return Err(EAGAIN);
-                }
-                if pipe.outq.wait_interruptible(&mut st) {
-                    return if done > 0 { Ok(done) } else { Err(ERESTARTSYS) };
-                }
+                stored += st.put(&chunk[stored..]);
+                drop(st);
+                pipe.inq.notify_all();
+                pipe.async_queue.notify_readable();
             }
-            // Fill the contiguous free run at `wp`, leaving the slot before `rp` empty.
-            let end = if st.wp >= st.rp {
-                st.size() - usize::from(st.rp == 0)
-            } else {
-                st.rp - 1
-            };
-            let n = buf.len().min(end - st.wp);
-            let wp = st.wp;
-            if let Err(e) = buf.read_slice(&mut st.buffer[wp..wp + n]) {
-                return if done > 0 { Ok(done) } else { Err(e) };
-            }
-            st.wp = st.wrap(wp + n);
-            drop(st);
-            done += n;
-            pipe.inq.notify_all();
-            pipe.async_queue.notify_readable();
-        }
-        Ok(done)
+            Ok(stored)
+        })
     }
 
     fn poll(this: &PipeFile, file: &File, table: &PollTable<'_>) -> Result<u32> {

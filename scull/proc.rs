@@ -26,19 +26,27 @@ impl DeviceList {
     }
 }
 
-/// Prints device `index`: its geometry and size, then its list items.
+/// List items /proc/scullmem and /proc/scullseq print per device at most: the output of a
+/// device with a tiny geometry stays bounded (the book stopped at a page).
+const MAX_ITEM_LINES: usize = 1000;
+
+/// Prints device `index`: its geometry and size, then its first list items.
 fn show_device(m: &SeqFile, index: usize, dev: &ScullDev) {
     let storage = dev.storage.lock();
     seq_print!(
         m,
         "\nDevice {}: qset {}, q {}, sz {}\n",
         index,
-        storage.qset(),
-        storage.quantum(),
+        storage.geometry().qset(),
+        storage.geometry().block(),
         storage.size()
     );
-    for (item, quanta) in storage.items().enumerate() {
+    for (item, quanta) in storage.items().enumerate().take(MAX_ITEM_LINES) {
         seq_print!(m, "  item {}: {} quanta\n", item, quanta);
+    }
+    let more = storage.items().len().saturating_sub(MAX_ITEM_LINES);
+    if more > 0 {
+        seq_print!(m, "  ... {} more items\n", more);
     }
 }
 

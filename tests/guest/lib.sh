@@ -27,6 +27,10 @@
 #   wait_exit PID SECONDS                  wait until process PID is gone, else kill it and fail
 #   wait_blocked PID SYSCALL [SECONDS]     wait (default 10 s) until process PID sleeps in the
 #                                          system call SYSCALL (read, write or open), else fail
+#   wait_line FILE TEXT [SECONDS]          wait (default 10 s) until a line of FILE is TEXT
+#   within SECONDS CMD [ARGS...]           run CMD, which must finish within SECONDS (else it is
+#                                          killed and the case fails) with status 0; its stdout
+#                                          and stderr are left in $T_TMP/within.out
 #   kmsg MESSAGE...                        write `ldd3-test: MESSAGE` to the kernel log
 #
 # Each case's begin and end are written to the kernel log (`ldd3-test: begin NAME/CASE`), so a
@@ -233,6 +237,24 @@ wait_blocked() {
 		_t_n=$((_t_n - 1))
 		usleep 20000
 	done
+}
+
+wait_line() {
+	_t_n=$((${3:-10} * 10))
+	until grep -qxF "$2" "$1" 2>/dev/null; do
+		[ "$_t_n" -gt 0 ] || fail "no line '$2' in $1 within ${3:-10} s"
+		_t_n=$((_t_n - 1))
+		usleep 100000
+	done
+}
+
+within() {
+	_t_s=$1
+	shift
+	"$@" >"$T_TMP/within.out" 2>&1 &
+	_t_p=$!
+	wait_exit "$_t_p" "$_t_s"
+	wait "$_t_p" || fail "'$*' failed: $(cat "$T_TMP/within.out")"
 }
 
 wait_exit() {

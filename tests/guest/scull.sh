@@ -111,6 +111,60 @@ t_kill_huge_write() {
 	assert_eq "Device 0: qset 4, q 16, sz $s" "$(grep -m 1 '^Device 0:' /proc/scullmem)" "/proc/scullmem"
 }
 
+# The issue's reproduction: quantum 16, qset 4 (64 bytes per list item), one byte 32 MiB in.
+# Its 524289 list items take 12 MiB, more than kmalloc alone gives (it warned): now a kvmalloc
+# array. 1-byte quanta, one per item, spend 48 bytes of index per byte: a byte at 60 MiB
+# would need 2.8 GiB of list, past the bound (scull_max_size), so it is ENOSPC and changes
+# nothing.
+t_tiny_geometry_index() {
+	unload_scull
+	: >"$T_TMP/params-changed"
+	load_scull scull_quantum=16 scull_qset=4
+	dd if=/dev/zero of=/dev/scull0 bs=1 count=1 seek=33554432 2>/dev/null
+	assert_eq 33554433 "$(size_of /dev/scull0)" "size after the far write"
+	assert_eq "  ... 523289 more items" "$(grep 'more items' /proc/scullseq | head -n 1)" \
+		"/proc/scullseq lists 1000 items of a device"
+	assert_eq "ret=0" "$($T ioctl /dev/scull1 SCULL_IOCTQUANTUM 1)"
+	assert_eq "ret=0" "$($T ioctl /dev/scull1 SCULL_IOCTQSET 1)"
+	printf abc >/dev/scull1 # O_WRONLY: truncated, and now 1-byte quanta, one per item
+	assert_fails_with ENOSPC $T pwrite /dev/scull1 62914560 text:x
+	assert_eq abc "$(cat /dev/scull1)" "the refused write changed nothing"
+	assert_eq "Device 1: qset 1, q 1, sz 3" "$(grep '^Device 1:' /proc/scullmem)" "/proc/scullmem"
+}
+
+# A read or write whose user buffer faults in slowly (userfaultfd) holds no lock of the device:
+# meanwhile other readers, writers, llseek and /proc go on; then the stalled call completes.
+t_stalled_copy() {
+	printf 'stalled read' >/dev/scull0
+	rm -f "$T_TMP/go"
+	$T stall-copy /dev/scull0 read 100 "$T_TMP/go" >"$T_TMP/stall.out" 2>&1 &
+	p=$!
+	wait_line "$T_TMP/stall.out" stalled
+	within 5 cat /dev/scull0
+	assert_eq "stalled read" "$(cat "$T_TMP/within.out")" "another reader meanwhile"
+	within 5 $T pwrite /dev/scull0 0 text:S
+	within 5 $T seek /dev/scull0 0 END
+	assert_eq 12 "$(cat "$T_TMP/within.out")" "llseek meanwhile"
+	within 5 cat /proc/scullmem
+	assert_contains "$(cat "$T_TMP/within.out")" "Device 0: qset 1000, q 4000, sz 12" "/proc/scullmem"
+	touch "$T_TMP/go"
+	wait_exit $p 10
+	assert_eq "stalled ret=12 data=stalled read" "$(tr '\n' ' ' <"$T_TMP/stall.out" | sed 's/ $//')" \
+		"the stalled read, with what was there when it started"
+
+	rm -f "$T_TMP/go"
+	$T stall-copy /dev/scull0 write 10000 "$T_TMP/go" >"$T_TMP/stall.out" 2>&1 &
+	p=$!
+	wait_line "$T_TMP/stall.out" stalled
+	within 5 cat /dev/scull0
+	assert_eq "Stalled read" "$(cat "$T_TMP/within.out")" "a reader while the write waits"
+	touch "$T_TMP/go"
+	wait_exit $p 10
+	assert_eq "stalled ret=10000" "$(tr '\n' ' ' <"$T_TMP/stall.out" | sed 's/ $//')" "the stalled write"
+	assert_eq 10000 "$(size_of /dev/scull0)" "size after the write"
+	assert_eq 10000 "$(tr -cd u </dev/scull0 | wc -c)" "the written bytes"
+}
+
 t_roundtrip() {
 	for d in 0 1 2 3; do
 		echo "hello scull$d" >/dev/scull$d
@@ -558,6 +612,8 @@ scull_case nodes t_nodes
 scull_case node_mode t_node_mode
 scull_case roundtrip t_roundtrip
 scull_case kill_huge_write t_kill_huge_write
+scull_case tiny_geometry_index t_tiny_geometry_index
+scull_case stalled_copy t_stalled_copy
 scull_case dd_8mib t_dd_8mib
 scull_case quantum_boundary t_quantum_boundary
 scull_case holes t_holes

@@ -65,6 +65,34 @@ t_read_across_wrap() {
 		"$($T run $P rdwr write1=abcdef read1=2 read1=100 | tr '\n' ' ' | sed 's/ $//')"
 }
 
+# A reader whose buffer faults in slowly (userfaultfd) holds only the pipe's copy-out lock, not
+# the pipe: meanwhile a writer, /proc/scullpipe and poll go on, and a nonblocking reader gets
+# EAGAIN. Bytes leave the pipe only once they reach the reader: nothing is lost or doubled.
+t_stalled_read() {
+	rm -f "$T_TMP/go"
+	$T run $P wronly write1=abc touch=$F.w waitfor=$F.done >/tmp/sp.w 2>&1 &
+	w=$!
+	flagwait w
+	$T stall-copy $P read 100 "$T_TMP/go" >"$T_TMP/stall.out" 2>&1 &
+	p=$!
+	wait_line "$T_TMP/stall.out" stalled
+	within 5 $T run $P wronly write1=def
+	within 5 cat /proc/scullpipe
+	assert_contains "$(cat "$T_TMP/within.out")" "available 6" "/proc/scullpipe meanwhile"
+	within 5 $T run $P rdonly,nonblock poll=0 try:read1=10
+	assert_eq "poll=POLLIN|POLLOUT|POLLRDNORM|POLLWRNORM
+read1 errno=EAGAIN" "$(cat "$T_TMP/within.out")" "a second reader meanwhile"
+	touch "$T_TMP/go"
+	wait_exit $p 10
+	assert_eq "stalled ret=3 data=abc" "$(tr '\n' ' ' <"$T_TMP/stall.out" | sed 's/ $//')" \
+		"the stalled read"
+	within 5 $T run $P rdonly,nonblock read1=10 try:read1=10
+	assert_eq "read1=def
+read1 errno=EAGAIN" "$(cat "$T_TMP/within.out")" "the rest, once"
+	touch $F.done
+	wait_exit $w 5
+}
+
 t_nodes() {
 	grep -qE '^ *[0-9]+ scullp$' /proc/devices || fail "no 'scullp' region in /proc/devices"
 	maj=$(stat -c %t /dev/scull0)
@@ -363,6 +391,7 @@ pipe_case nonblock t_nonblock
 pipe_case stress-4x4-records t_stress_records
 pipe_case stress-4x4-bytes t_stress_bytes
 pipe_case read-across-wrap t_read_across_wrap
+pipe_case stalled-read t_stalled_read
 pipe_case size-ioctl t_size_ioctl
 pipe_case pipe-ioctl t_pipe_ioctl
 pipe_case as-user t_user

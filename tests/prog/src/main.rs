@@ -18,6 +18,7 @@ mod mmap;
 mod net;
 mod pipe;
 mod sys;
+mod uffd;
 
 use std::io::Write;
 use sys::{Error, Fd, Res};
@@ -223,6 +224,7 @@ const COMMANDS: &[(&str, &str, CmdFn)] = &[
         mmap::cmd_mapbench,
     ),
     ("udp-flood", net::UDP_FLOOD_USAGE, net::cmd_udp_flood),
+    ("stall-copy", uffd::STALL_COPY_USAGE, uffd::cmd_stall_copy),
 ];
 
 /// Runs `args[0]` as a subcommand with the rest as its arguments.

@@ -36,7 +36,7 @@ impl kernel::Module for ScullpTest {
 #[kunit_tests(ldd3_scullp)]
 mod tests {
     use super::common::vm::{fault_window, PageBlock, MAX_ORDER};
-    use super::storage::{place, Place, Storage};
+    use super::storage::Storage;
     use kernel::{page::PAGE_SIZE, prelude::*};
 
     #[test]
@@ -128,38 +128,9 @@ mod tests {
     }
 
     #[test]
-    fn places() {
-        let (block, qset) = (2 * PAGE_SIZE, 3);
-        assert_eq!(
-            place(0, block, qset),
-            Place {
-                item: 0,
-                slot: 0,
-                offset: 0
-            }
-        );
-        assert_eq!(
-            place(block + 5, block, qset),
-            Place {
-                item: 0,
-                slot: 1,
-                offset: 5
-            }
-        );
-        assert_eq!(
-            place(3 * block + PAGE_SIZE, block, qset),
-            Place {
-                item: 1,
-                slot: 0,
-                offset: PAGE_SIZE
-            }
-        );
-    }
-
-    #[test]
     fn storage_pages_and_holes() -> Result {
         // Order 1 (8 KiB blocks), 2 per list item, at most 1 MiB.
-        let mut s = Storage::new(1, 2, 1 << 20);
+        let mut s = Storage::new(1, 2, 1 << 20)?;
         assert!(s.page_at(0).is_none());
         let data = KVec::from_elem(7u8, 100, GFP_KERNEL)?;
         assert_eq!(s.write_at(0, &data)?, 100);
@@ -182,7 +153,7 @@ mod tests {
         assert!(buf[..50].iter().all(|&b| b == 7));
         assert_eq!(s.write_at(1 << 20, &data), Err(EFBIG));
         assert_eq!(s.write_at((1 << 20) - 10, &data)?, 10);
-        s.trim(0, 4);
+        s.trim(0, 4)?;
         assert_eq!(s.size(), 0);
         assert!(s.page_at(0).is_none());
         Ok(())

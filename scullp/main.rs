@@ -48,9 +48,11 @@ pub mod common;
 mod storage;
 
 use common::{
+    bounce,
     chrdev::{Chrdev, ChrdevRegion, DeviceClass},
     fops::{FileOperations, SeekFrom},
     settings::{param_in, require_admin, Setting, SettingOp},
+    sync::lock_interruptible,
     uapi::*,
     vm::{FaultError, VmFault, VmMapping, VmOperations, MAX_ORDER},
 };
@@ -99,8 +101,6 @@ const ORDER_RANGE: (i32, i32) = (0, MAX_ORDER as i32);
 /// Bounds of the qset.
 const QSET_RANGE: (i32, i32) = (1, 1 << 16);
 
-/// Bytes moved per locked step of `read`/`write` (the bounce buffer's size at most).
-const BOUNCE: usize = 64 << 10;
 /// Pages mapped per fault at most: the faulting one and its present neighbours in the aligned
 /// group of this many pages (the page cache's default `fault_around_bytes`, 64 KiB). The
 /// `scullp_fault_around` parameter may lower it (the bench compares).
@@ -135,10 +135,11 @@ struct ScullpDev {
 impl ScullpDev {
     fn new(max_size: usize) -> Result<Arc<Self>> {
         let (order, qset) = geometry();
+        let storage = Storage::new(order, qset, max_size)?;
         Arc::pin_init(
             pin_init!(Self {
                 inner <- new_mutex!(Inner {
-                    storage: Storage::new(order, qset, max_size),
+                    storage,
                     vmas: 0,
                 }),
             }),
@@ -152,17 +153,16 @@ impl ScullpDev {
         if file.flags() & flags::O_ACCMODE != flags::O_WRONLY {
             return Ok(());
         }
-        let mut inner = self.inner.lock();
+        let mut inner = lock_interruptible(&self.inner)?;
         if inner.vmas > 0 {
             return Err(EBUSY);
         }
         let (order, qset) = geometry();
-        inner.storage.trim(order, qset);
-        Ok(())
+        inner.storage.trim(order, qset)
     }
 
-    fn size(&self) -> usize {
-        self.inner.lock().storage.size()
+    fn size(&self) -> Result<usize> {
+        Ok(lock_interruptible(&self.inner)?.storage.size())
     }
 }
 
@@ -222,8 +222,8 @@ impl FileOperations for ScullpFile {
         Ok(dev.clone())
     }
 
-    /// Copies out through a bounce buffer, the device mutex held only while filling it (see
-    /// the module documentation for why).
+    /// C: `scullp_read`. The device is locked only while a chunk of it is copied into the
+    /// bounce buffer (see `common::bounce` and the module documentation for why).
     fn read(
         dev: ArcBorrow<'_, ScullpDev>,
         _file: &LocalFile,
@@ -231,36 +231,16 @@ impl FileOperations for ScullpFile {
         pos: &mut Offset,
     ) -> Result<usize> {
         let start = usize::try_from(*pos).map_err(|_| EINVAL)?;
-        let want = buf.len();
-        if want == 0 || start >= dev.size() {
-            return Ok(0);
-        }
-        let mut bounce = KVVec::from_elem(0u8, want.min(BOUNCE), GFP_KERNEL)?;
-        let mut done = 0;
-        while done < want {
-            let chunk = (want - done).min(bounce.len());
-            let n = dev
-                .inner
-                .lock()
+        let done = bounce::copy_to_user(buf, |done, chunk| {
+            lock_interruptible(&dev.inner)?
                 .storage
-                .read_at(start + done, &mut bounce[..chunk])?;
-            if n == 0 {
-                break;
-            }
-            // The mutex is dropped: this may fault on a mapping of this very device.
-            if let Err(e) = buf.write_slice(&bounce[..n]) {
-                if done == 0 {
-                    return Err(e);
-                }
-                break;
-            }
-            done += n;
-        }
+                .read_at(start + done, chunk)
+        })?;
         *pos += done as Offset;
         Ok(done)
     }
 
-    /// Copies in through a bounce buffer, filled with the device mutex not held.
+    /// C: `scullp_write`, through the bounce buffer as `read` is.
     fn write(
         dev: ArcBorrow<'_, ScullpDev>,
         _file: &LocalFile,
@@ -268,32 +248,11 @@ impl FileOperations for ScullpFile {
         pos: &mut Offset,
     ) -> Result<usize> {
         let start = usize::try_from(*pos).map_err(|_| EINVAL)?;
-        let want = buf.len();
-        if want == 0 {
-            return Ok(0);
-        }
-        let mut bounce = KVVec::from_elem(0u8, want.min(BOUNCE), GFP_KERNEL)?;
-        let mut done = 0;
-        while done < want {
-            let chunk = (want - done).min(bounce.len());
-            let copied = buf.read_slice(&mut bounce[..chunk]);
-            let stored = copied.and_then(|()| {
-                dev.inner
-                    .lock()
-                    .storage
-                    .write_at(start + done, &bounce[..chunk])
-            });
-            match stored {
-                Ok(n) => {
-                    done += n;
-                    if n < chunk {
-                        break;
-                    }
-                }
-                Err(e) if done == 0 => return Err(e),
-                Err(_) => break,
-            }
-        }
+        let done = bounce::copy_from_user(buf, |done, chunk| {
+            lock_interruptible(&dev.inner)?
+                .storage
+                .write_at(start + done, chunk)
+        })?;
         *pos += done as Offset;
         Ok(done)
     }
@@ -304,7 +263,7 @@ impl FileOperations for ScullpFile {
         whence: SeekFrom,
         current: Offset,
     ) -> Result<Offset> {
-        whence.resolve(current, dev.size() as Offset)
+        whence.resolve(current, dev.size()? as Offset)
     }
 
     fn ioctl(_dev: ArcBorrow<'_, ScullpDev>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {

@@ -33,6 +33,7 @@ mod tests {
         chrdev::{self, CharDevice, Chrdev, ChrdevRegion, DeviceClass},
         fops::{self, FasyncQueue, FileOperations, FopsVTable, SeekFrom},
         procfs::{ProcEntry, SeqShow},
+        qset::{Geometry, Place, Qsets},
         settings::{Setting, SettingOp},
     };
     use kernel::{
@@ -268,6 +269,92 @@ mod tests {
         drop(entry);
         // The name is free again.
         drop(ProcEntry::new(c"ldd3_kunit", Arc::new(Three, GFP_KERNEL)?)?);
+        Ok(())
+    }
+
+    #[test]
+    fn geometry_valid_by_construction() {
+        assert_eq!(Geometry::new(0, 1), Err(EINVAL));
+        assert_eq!(Geometry::new(1, 0), Err(EINVAL));
+        assert_eq!(Geometry::new(usize::MAX, 2), Err(EINVAL));
+        let g = Geometry::new(4000, 3).expect("a valid geometry");
+        assert_eq!((g.block(), g.qset()), (4000, 3));
+        let at = |item, slot, offset| Place { item, slot, offset };
+        assert_eq!(g.place(0), at(0, 0, 0));
+        assert_eq!(g.place(4005), at(0, 1, 5));
+        assert_eq!(g.place(12000 + 3999), at(1, 0, 3999));
+        assert_eq!(g.place(usize::MAX), at(usize::MAX / 12000, 0, 3615));
+    }
+
+    #[test]
+    fn geometry_pieces() {
+        let g = Geometry::new(16, 2).expect("a valid geometry");
+        // 40 bytes from 10: 6 to the end of block 0, 16 of block 1, 16 of item 1's block 0,
+        // then 2.
+        let mut pieces = g.pieces(10, 40);
+        let next = pieces.next();
+        assert_eq!(
+            next,
+            Some((
+                Place {
+                    item: 0,
+                    slot: 0,
+                    offset: 10
+                },
+                0..6
+            ))
+        );
+        assert_eq!(pieces.next().map(|(_, r)| r), Some(6..22));
+        let next = pieces.next();
+        assert_eq!(
+            next,
+            Some((
+                Place {
+                    item: 1,
+                    slot: 0,
+                    offset: 0
+                },
+                22..38
+            ))
+        );
+        assert_eq!(pieces.next().map(|(_, r)| r), Some(38..40));
+        assert_eq!(pieces.next(), None);
+        assert_eq!(g.pieces(5, 0).count(), 0);
+        // Never past the end of the address space.
+        assert_eq!(g.pieces(usize::MAX, 10).count(), 1);
+    }
+
+    #[test]
+    fn qsets_bound_their_index() -> Result {
+        // One-byte blocks, one per item: 24 bytes of list and 16 of slots per block.
+        let g = Geometry::new(1, 1)?;
+        let mut q: Qsets<u8> = Qsets::new(g, 1000);
+        *q.get_or_insert(&g.place(3), || Ok(7))? += 1;
+        assert_eq!(q.get(&g.place(3)), Some(&8));
+        assert_eq!(q.get(&g.place(2)), None);
+        let spent = q.index_bytes();
+        assert!(spent > 0 && spent <= 1000);
+        // Far in: more list than the bound, refused before anything is allocated.
+        assert_eq!(
+            q.get_or_insert(&g.place(1 << 20), || Ok(1)).err(),
+            Some(ENOSPC)
+        );
+        assert_eq!(q.index_bytes(), spent);
+        assert_eq!(q.blocks_per_item().len(), 4);
+        assert_eq!(q.blocks_per_item().sum::<usize>(), 1);
+        // A block that cannot be made leaves no block behind.
+        assert_eq!(
+            q.get_or_insert(&g.place(1), || Err(ENOMEM)).err(),
+            Some(ENOMEM)
+        );
+        assert_eq!(q.get(&g.place(1)), None);
+        // A place no geometry makes (slot past qset) is refused, not a panic.
+        let bad = Place {
+            item: 0,
+            slot: 5,
+            offset: 0,
+        };
+        assert_eq!(q.get_or_insert(&bad, || Ok(1)).err(), Some(EINVAL));
         Ok(())
     }
 }

@@ -32,9 +32,12 @@ mod storage;
 use access::{AccessDev, AccessFile, Policy};
 use common::procfs::ProcEntry;
 use common::{
+    bounce,
     chrdev::{Chrdev, ChrdevRegion, DeviceClass},
     fops::{FileOperations, SeekFrom},
+    qset::Geometry,
     settings::{param_in, require_admin, Setting, SettingOp},
+    sync::lock_interruptible,
     uapi::*,
 };
 use pipe::{PipeFile, ScullPipe};
@@ -98,10 +101,10 @@ static QUANTUM: Setting = Setting::new(QUANTUM_RANGE.0, QUANTUM_RANGE.1);
 static QSET: Setting = Setting::new(QSET_RANGE.0, QSET_RANGE.1);
 static PIPE_BUFFER: Setting = Setting::new(PIPE_BUFFER_RANGE.0, PIPE_BUFFER_RANGE.1);
 
-/// The current geometry for a device being truncated, as `usize`.
-fn geometry() -> (usize, usize) {
-    // Both settings are always within their (positive) ranges.
-    (QUANTUM.get() as usize, QSET.get() as usize)
+/// The current geometry, for a device being truncated.
+fn geometry() -> Result<Geometry> {
+    // Both settings are always within their (positive) ranges: never `EINVAL`.
+    Geometry::new(QUANTUM.get() as usize, QSET.get() as usize)
 }
 
 /// The buffer size a scullpipe takes when opened empty.
@@ -119,10 +122,10 @@ struct ScullDev {
 
 impl ScullDev {
     fn new(max_size: usize) -> Result<Arc<Self>> {
-        let (quantum, qset) = geometry();
+        let geometry = geometry()?;
         Arc::pin_init(
             pin_init!(Self {
-                storage <- new_mutex!(Storage::new(quantum, qset, max_size)),
+                storage <- new_mutex!(Storage::new(geometry, max_size)),
             }),
             GFP_KERNEL,
         )
@@ -130,15 +133,38 @@ impl ScullDev {
 
     /// Opening write-only truncates the device, as for a regular file, and gives it the
     /// current geometry.
-    fn truncate_if_write_only(&self, file: &File) {
+    fn truncate_if_write_only(&self, file: &File) -> Result {
         if file.flags() & flags::O_ACCMODE == flags::O_WRONLY {
-            let (quantum, qset) = geometry();
-            self.storage.lock().trim(quantum, qset);
+            let geometry = geometry()?;
+            lock_interruptible(&self.storage)?.trim(geometry);
         }
+        Ok(())
     }
 
+    /// C: `scull_read`. The device is locked only while a chunk of it is copied into the
+    /// bounce buffer, not while user memory is touched (see `common::bounce`).
+    fn read(&self, buf: &mut UserSliceWriter, pos: &mut Offset) -> Result<usize> {
+        let start = usize::try_from(*pos).map_err(|_| EINVAL)?;
+        let done = bounce::copy_to_user(buf, |done, chunk| {
+            Ok(lock_interruptible(&self.storage)?.read_at(start + done, chunk))
+        })?;
+        *pos += done as Offset;
+        Ok(done)
+    }
+
+    /// C: `scull_write`, through the bounce buffer as `read` is.
+    fn write(&self, buf: &mut UserSliceReader, pos: &mut Offset) -> Result<usize> {
+        let start = usize::try_from(*pos).map_err(|_| EINVAL)?;
+        let done = bounce::copy_from_user(buf, |done, chunk| {
+            lock_interruptible(&self.storage)?.write_at(start + done, chunk)
+        })?;
+        *pos += done as Offset;
+        Ok(done)
+    }
+
+    /// C: `scull_llseek`.
     fn seek(&self, whence: SeekFrom, current: Offset) -> Result<Offset> {
-        let size = self.storage.lock().size() as Offset;
+        let size = lock_interruptible(&self.storage)?.size() as Offset;
         whence.resolve(current, size)
     }
 }
@@ -152,7 +178,7 @@ impl FileOperations for ScullFile {
     type Ptr = Arc<ScullDev>;
 
     fn open(dev: &Arc<ScullDev>, file: &File) -> Result<Arc<ScullDev>> {
-        dev.truncate_if_write_only(file);
+        dev.truncate_if_write_only(file)?;
         Ok(dev.clone())
     }
 
@@ -162,7 +188,7 @@ impl FileOperations for ScullFile {
         buf: &mut UserSliceWriter,
         pos: &mut Offset,
     ) -> Result<usize> {
-        dev.storage.lock().read(buf, pos)
+        dev.read(buf, pos)
     }
 
     fn write(
@@ -171,7 +197,7 @@ impl FileOperations for ScullFile {
         buf: &mut UserSliceReader,
         pos: &mut Offset,
     ) -> Result<usize> {
-        dev.storage.lock().write(buf, pos)
+        dev.write(buf, pos)
     }
 
     fn llseek(

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * C forwards for what Rust cannot reach by name: `static inline` functions, macros that differ
+ * with the configuration, and fields inside anonymous unions (which bindgen names
+ * `__bindgen_anon_N`, a number that changes whenever the C struct gains a union). The
+ * definitions are in common/helpers.c, linked into every module that compiles common/.
+ */
+#include <linux/cdev.h>
+#include <linux/fs.h>
+#include <linux/mm.h>
+#include <linux/mutex.h>
+#include <linux/proc_fs.h>
+
+/* inode->i_cdev, the cdev of a char-device inode (a union member). */
+struct cdev *ldd3_inode_cdev(const struct inode *inode);
+/* pde_data(inode): the data given to proc_create_data() for this /proc inode. */
+void *ldd3_pde_data(const struct inode *inode);
+/* vmf->vma, vmf->pgoff and vmf->address (members of a const anonymous struct). */
+struct vm_area_struct *ldd3_vmf_vma(const struct vm_fault *vmf);
+unsigned long ldd3_vmf_pgoff(const struct vm_fault *vmf);
+unsigned long ldd3_vmf_address(const struct vm_fault *vmf);
+/*
+ * mutex_lock_interruptible() and mutex_lock_killable(): functions, or macros adding a lockdep
+ * subclass under CONFIG_DEBUG_LOCK_ALLOC. 0 once held, -EINTR if a signal came first.
+ */
+int ldd3_mutex_lock_interruptible(struct mutex *lock);
+int ldd3_mutex_lock_killable(struct mutex *lock);

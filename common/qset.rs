@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The storage layout of scull and scullp (LDD3 chapters 3 and 15): a list of "qsets", each an
+//! array of `qset` slots for blocks of `block` bytes, allocated on first write.
+//!
+//! The book walks the list by hand in each driver (`scull_follow`) and computes the block of a
+//! position with divisions it repeats at every use. Here the geometry is a type that is valid
+//! by construction ([`Geometry`]), and the list ([`Qsets`]) keeps what it spends on its own
+//! bookkeeping under a bound: with a tiny geometry (1-byte blocks, one per item) the list would
+//! cost tens of bytes per byte stored, and one write far into the device would ask for more
+//! than kmalloc can give.
+
+use core::{mem::size_of, num::NonZeroUsize, ops::Range};
+use kernel::prelude::*;
+
+/// Block size and blocks per list item, both non-zero, with a list item's size
+/// (`block * qset`) representable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Geometry {
+    block: NonZeroUsize,
+    qset: NonZeroUsize,
+    item: NonZeroUsize,
+}
+
+/// Where a byte position falls: list item, slot in the item, offset in the block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Place {
+    /// Index of the list item.
+    pub item: usize,
+    /// Slot in the item.
+    pub slot: usize,
+    /// Byte offset in the block.
+    pub offset: usize,
+}
+
+impl Geometry {
+    /// Blocks of `block` bytes, `qset` per list item; `EINVAL` if either is zero or a list
+    /// item's size overflows.
+    pub fn new(block: usize, qset: usize) -> Result<Self> {
+        let block = NonZeroUsize::new(block).ok_or(EINVAL)?;
+        let qset = NonZeroUsize::new(qset).ok_or(EINVAL)?;
+        let item = block.checked_mul(qset).ok_or(EINVAL)?;
+        Ok(Self { block, qset, item })
+    }
+
+    /// Bytes per block.
+    pub fn block(&self) -> usize {
+        self.block.get()
+    }
+
+    /// Blocks per list item.
+    pub fn qset(&self) -> usize {
+        self.qset.get()
+    }
+
+    /// The place of byte `pos`.
+    pub fn place(&self, pos: usize) -> Place {
+        let rest = pos % self.item;
+        Place {
+            item: pos / self.item,
+            slot: rest / self.block,
+            offset: rest % self.block,
+        }
+    }
+
+    /// The bytes `pos..pos + len` cut at block boundaries: for each piece, its place and its
+    /// range within `0..len` (the caller's buffer).
+    pub fn pieces(&self, pos: usize, len: usize) -> impl Iterator<Item = (Place, Range<usize>)> {
+        let geometry = *self;
+        let mut done = 0;
+        core::iter::from_fn(move || {
+            if done >= len {
+                return None;
+            }
+            let place = geometry.place(pos.checked_add(done)?);
+            let n = (geometry.block() - place.offset).min(len - done);
+            done += n;
+            Some((place, done - n..done))
+        })
+    }
+}
+
+/// One list item: `qset` slots, or nothing before the first write into it.
+type Item<B> = KVVec<Option<B>>;
+
+/// The list of qsets, holding blocks of type `B`.
+///
+/// # Invariants
+///
+/// `index_bytes` is the size of the list's array (its capacity) plus that of every allocated
+/// item's slot array, and is at most `max_index_bytes`.
+pub struct Qsets<B> {
+    geometry: Geometry,
+    items: KVVec<Item<B>>,
+    index_bytes: usize,
+    max_index_bytes: usize,
+}
+
+impl<B> Qsets<B> {
+    /// An empty list for `geometry`, which may spend up to `max_index_bytes` on its list and
+    /// slot arrays (the blocks are not counted).
+    pub fn new(geometry: Geometry, max_index_bytes: usize) -> Self {
+        Self {
+            geometry,
+            items: KVVec::new(),
+            index_bytes: 0,
+            max_index_bytes,
+        }
+    }
+
+    /// The geometry.
+    pub fn geometry(&self) -> Geometry {
+        self.geometry
+    }
+
+    /// Bytes spent on the list and slot arrays.
+    pub fn index_bytes(&self) -> usize {
+        self.index_bytes
+    }
+
+    /// For each list item, how many of its blocks are allocated.
+    pub fn blocks_per_item(&self) -> impl ExactSizeIterator<Item = usize> + '_ {
+        self.items
+            .iter()
+            .map(|item| item.iter().filter(|b| b.is_some()).count())
+    }
+
+    /// The block at `place`, if it was ever written.
+    pub fn get(&self, place: &Place) -> Option<&B> {
+        self.items.get(place.item)?.get(place.slot)?.as_ref()
+    }
+
+    /// The block at `place`, made by `new_block` (and the list items and slots on the way) if
+    /// there is none yet (C `scull_follow`). `ENOSPC` if the index would grow past its bound,
+    /// before anything is allocated.
+    pub fn get_or_insert(
+        &mut self,
+        place: &Place,
+        new_block: impl FnOnce() -> Result<B>,
+    ) -> Result<&mut B> {
+        let qset = self.geometry.qset();
+        // The list grows as `Vec::reserve` grows it: to twice its capacity at least.
+        let cap = self.items.capacity();
+        let new_list = if place.item < cap {
+            0
+        } else {
+            place.item.checked_add(1).ok_or(ENOSPC)?.max(cap * 2) - cap
+        };
+        let new_slots = match self.items.get(place.item) {
+            Some(item) if !item.is_empty() => 0,
+            _ => qset,
+        };
+        let more = new_list
+            .saturating_mul(size_of::<Item<B>>())
+            .saturating_add(new_slots.saturating_mul(size_of::<Option<B>>()));
+        if self.index_bytes.saturating_add(more) > self.max_index_bytes {
+            return Err(ENOSPC);
+        }
+        if new_list > 0 {
+            self.items
+                .reserve(place.item + 1 - self.items.len(), GFP_KERNEL)?;
+            self.index_bytes += (self.items.capacity() - cap) * size_of::<Item<B>>();
+        }
+        while self.items.len() <= place.item {
+            self.items.push(KVVec::new(), GFP_KERNEL)?;
+        }
+        let item = &mut self.items[place.item];
+        if item.is_empty() {
+            let mut slots = KVVec::with_capacity(qset, GFP_KERNEL)?;
+            for _ in 0..qset {
+                slots.push(None, GFP_KERNEL)?;
+            }
+            *item = slots;
+            self.index_bytes += qset * size_of::<Option<B>>();
+        }
+        let slot = item.get_mut(place.slot).ok_or(EINVAL)?;
+        if slot.is_none() {
+            *slot = Some(new_block()?);
+        }
+        slot.as_mut().ok_or(ENOMEM)
+    }
+}
