@@ -2,7 +2,7 @@
 """Completes the rust-project.json that the kernel's `make M=... rust-analyzer` wrote for this
 project (usage: scripts/rust-analyzer.py ROOT/rust-project.json).
 
-The kernel's generator finds the crate roots (scull/scull.rs, snull/main.rs, ...) and links them
+The kernel's generator finds the crate roots (scull/main.rs, snull/main.rs, ...) and links them
 to `core`, `kernel` and `pin_init`, but knows nothing of what ./Kbuild adds for this project:
 the environment variables naming the generated bindings that common/ `include!`s, and the
 `--cfg ldd3_net` of the modules that compile common/net. Without them rust-analyzer would see
