@@ -414,7 +414,7 @@ impl<T: FileOperations> CharDevice<T> {
     }
 
     /// Removes the node and the cdev, without waiting: new opens fail from now on. The drop
-    /// waits for the files that are still open; [`Chrdev`] starts the removal of all its
+    /// waits for the files that are still open; [`DeviceFamily`] starts the removal of all its
     /// devices first, so that their (possibly delayed) kobject releases overlap.
     fn start_removal(self: Pin<&mut Self>) {
         if self.removing {
@@ -447,12 +447,12 @@ impl<T: FileOperations> PinnedDrop for CharDevice<T> {
 
 /// A family of char devices: one region of device numbers and a [`CharDevice`] per minor,
 /// all driven by the same [`FileOperations`].
-pub struct Chrdev<T: FileOperations> {
+pub struct DeviceFamily<T: FileOperations> {
     devices: KVec<Pin<KBox<CharDevice<T>>>>,
     region: Arc<ChrdevRegion>,
 }
 
-impl<T: FileOperations> Chrdev<T> {
+impl<T: FileOperations> DeviceFamily<T> {
     /// Creates one device per number of `region`: `/dev/<name(i)>` with data `data(i)`.
     pub fn new(
         region: Arc<ChrdevRegion>,
@@ -491,7 +491,7 @@ impl<T: FileOperations> Chrdev<T> {
     }
 }
 
-impl<T: FileOperations> Drop for Chrdev<T> {
+impl<T: FileOperations> Drop for DeviceFamily<T> {
     fn drop(&mut self) {
         // Remove every device first, then wait for each (the field drop): the waits overlap,
         // so unloading takes one device's kobject release delay, not the sum of them all.

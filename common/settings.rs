@@ -45,7 +45,7 @@ pub fn require_admin() -> Result {
 }
 
 /// A module parameter as a count in `0..=max`, else `EINVAL`.
-pub fn param_in(value: impl TryInto<u32>, max: u32) -> Result<u32> {
+pub fn param_count(value: impl TryInto<u32>, max: u32) -> Result<u32> {
     value.try_into().ok().filter(|&v| v <= max).ok_or(EINVAL)
 }
 

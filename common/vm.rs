@@ -351,6 +351,38 @@ impl VmFault<'_> {
         fault_window(self.pgoff(), vpage, vma_pages, max.min(BATCH))
     }
 
+    /// Maps the faulting page and the present pages around it in the [`Self::window`] of `max`
+    /// pages, as the page cache's fault-around does: `page_at(pgoff)` is the page at `pgoff`,
+    /// or `None` for a hole (which splits the window into runs, each mapped with one
+    /// [`Self::insert`]). Returns how many pages were mapped.
+    pub fn insert_around<'p>(
+        &self,
+        max: usize,
+        page_at: impl Fn(usize) -> Option<PageRef<'p>>,
+    ) -> usize {
+        let window = self.window(max);
+        let mut done = 0;
+        let mut pgoff = window.start;
+        while pgoff < window.end {
+            let Some(first) = page_at(pgoff) else {
+                pgoff += 1;
+                continue;
+            };
+            let mut run = [first; BATCH];
+            let mut len = 1;
+            while len < BATCH && pgoff + len < window.end {
+                match page_at(pgoff + len) {
+                    Some(page) => run[len] = page,
+                    None => break,
+                }
+                len += 1;
+            }
+            done += self.insert(pgoff, &run[..len]);
+            pgoff += len;
+        }
+        done
+    }
+
     /// Maps `pages` at the consecutive page offsets from `first_pgoff` on, with the mapping's
     /// protection (`vm_insert_pages`: each PTE takes its own page reference). Offsets outside
     /// the mapping and already mapped ones are skipped. Returns how many pages were mapped.
@@ -431,7 +463,7 @@ pub trait VmOperations: Send + Sync + Sized + 'static {
     fn close(&self, _vma: &VmaRef) {}
 
     /// Serves a fault at [`VmFault::pgoff`]: maps the page there (and possibly neighbours)
-    /// with [`VmFault::insert`], or fails. Returning `Ok` without the faulting page mapped
+    /// with [`VmFault::insert`] or [`VmFault::insert_around`], or fails. Returning `Ok` without the faulting page mapped
     /// is a `SIGBUS` (never a retry loop). Runs in process context with the mmap lock held for
     /// reading, so it may sleep and take the driver's locks; those locks must then never be
     /// held across an access to user memory.

@@ -33,10 +33,10 @@ use access::{AccessDev, AccessFile, Policy};
 use common::procfs::ProcEntry;
 use common::{
     bounce,
-    chrdev::{Chrdev, ChrdevRegion, DeviceClass},
+    chrdev::{ChrdevRegion, DeviceClass, DeviceFamily},
     fops::{FileOperations, SeekFrom},
     qset::Geometry,
-    settings::{param_in, require_admin, Setting, SettingOp},
+    settings::{param_count, require_admin, Setting, SettingOp},
     sync::lock_interruptible,
     uapi::*,
 };
@@ -252,14 +252,14 @@ struct ScullModule {
     _scullmem: ProcEntry<DeviceList>,
     _scullseq: ProcEntry<DeviceList>,
     _scullpipe: ProcEntry<PipeList>,
-    devices: Chrdev<ScullFile>,
-    pipes: Chrdev<PipeFile>,
-    access: Chrdev<AccessFile>,
+    devices: DeviceFamily<ScullFile>,
+    pipes: DeviceFamily<PipeFile>,
+    access: DeviceFamily<AccessFile>,
     _class: Arc<DeviceClass>,
 }
 
 /// The data of every device of `family`, for the /proc files.
-fn collect<T: FileOperations<Data = Arc<D>>, D>(family: &Chrdev<T>) -> Result<KVec<Arc<D>>> {
+fn collect<T: FileOperations<Data = Arc<D>>, D>(family: &DeviceFamily<T>) -> Result<KVec<Arc<D>>> {
     let mut all = KVec::with_capacity(family.region().count() as usize, GFP_KERNEL)?;
     for device in family.devices() {
         all.push(device.data().clone(), GFP_KERNEL)?;
@@ -269,9 +269,9 @@ fn collect<T: FileOperations<Data = Arc<D>>, D>(family: &Chrdev<T>) -> Result<KV
 
 impl kernel::Module for ScullModule {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        let major = param_in(module_parameters::scull_major.value(), 4095)?;
-        let minor = param_in(module_parameters::scull_minor.value(), (1 << 20) - 1)?;
-        let nr_devs = param_in(module_parameters::scull_nr_devs.value(), 256)?;
+        let major = param_count(module_parameters::scull_major.value(), 4095)?;
+        let minor = param_count(module_parameters::scull_minor.value(), (1 << 20) - 1)?;
+        let nr_devs = param_count(module_parameters::scull_nr_devs.value(), 256)?;
         if nr_devs == 0 {
             return Err(EINVAL);
         }
@@ -282,14 +282,14 @@ impl kernel::Module for ScullModule {
         QUANTUM.replace(module_parameters::scull_quantum.value().into())?;
         QSET.replace(module_parameters::scull_qset.value().into())?;
         PIPE_BUFFER.replace(module_parameters::scull_p_buffer.value().into())?;
-        let nr_pipes = param_in(module_parameters::scull_p_nr_devs.value(), 256)?;
+        let nr_pipes = param_count(module_parameters::scull_p_nr_devs.value(), 256)?;
         if nr_pipes == 0 {
             return Err(EINVAL);
         }
 
         let class = DeviceClass::new(c"scull", module_parameters::scull_mode.value())?;
         let region = ChrdevRegion::new(c"scull", major, minor, nr_devs)?;
-        let devices = Chrdev::new(
+        let devices = DeviceFamily::new(
             region,
             &class,
             |i| CString::try_from_fmt(fmt!("scull{i}")),
@@ -298,7 +298,7 @@ impl kernel::Module for ScullModule {
         // The pipes take the minors after scull0..N, under the same major.
         let major = devices.region().major();
         let region = ChrdevRegion::new(c"scullp", major, minor + nr_devs, nr_pipes)?;
-        let pipes = Chrdev::new(
+        let pipes = DeviceFamily::new(
             region,
             &class,
             |i| CString::try_from_fmt(fmt!("scullpipe{i}")),
@@ -312,7 +312,7 @@ impl kernel::Module for ScullModule {
             (c"scullpriv", Policy::Private),
         ];
         let region = ChrdevRegion::new(c"sculla", major, minor + nr_devs + nr_pipes, 4)?;
-        let access = Chrdev::new(
+        let access = DeviceFamily::new(
             region,
             &class,
             |i| CString::try_from_fmt(fmt!("{}", ACCESS[i as usize].0)),
@@ -320,11 +320,14 @@ impl kernel::Module for ScullModule {
         )?;
         let scullmem = ProcEntry::new(
             c"scullmem",
-            Arc::new(DeviceList::new(collect(&devices)?, true), GFP_KERNEL)?,
+            Arc::new(DeviceList::single_record(collect(&devices)?), GFP_KERNEL)?,
         )?;
         let scullseq = ProcEntry::new(
             c"scullseq",
-            Arc::new(DeviceList::new(collect(&devices)?, false), GFP_KERNEL)?,
+            Arc::new(
+                DeviceList::record_per_device(collect(&devices)?),
+                GFP_KERNEL,
+            )?,
         )?;
         let scullpipe = ProcEntry::new(
             c"scullpipe",

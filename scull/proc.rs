@@ -18,10 +18,19 @@ pub(crate) struct DeviceList {
 }
 
 impl DeviceList {
-    pub(crate) fn new(devices: KVec<Arc<ScullDev>>, one_record: bool) -> Self {
+    /// All devices in one record, as the book's `scull_read_procmem` (/proc/scullmem).
+    pub(crate) fn single_record(devices: KVec<Arc<ScullDev>>) -> Self {
         Self {
             devices,
-            one_record,
+            one_record: true,
+        }
+    }
+
+    /// One record per device, as the book's seq_file version (/proc/scullseq).
+    pub(crate) fn record_per_device(devices: KVec<Arc<ScullDev>>) -> Self {
+        Self {
+            devices,
+            one_record: false,
         }
     }
 }

@@ -49,9 +49,9 @@ mod storage;
 
 use common::{
     bounce,
-    chrdev::{Chrdev, ChrdevRegion, DeviceClass},
+    chrdev::{ChrdevRegion, DeviceClass, DeviceFamily},
     fops::{FileOperations, SeekFrom},
-    settings::{param_in, require_admin, Setting, SettingOp},
+    settings::{param_count, require_admin, Setting, SettingOp},
     sync::lock_interruptible,
     uapi::*,
     vm::{FaultError, VmFault, VmMapping, VmOperations, MAX_ORDER},
@@ -177,34 +177,18 @@ impl VmOperations for ScullpDev {
         inner.vmas = inner.vmas.saturating_sub(1);
     }
 
-    /// Maps the page at the fault's offset and its present neighbours in one go; `SIGBUS`
-    /// beyond the end or in a hole. The mutex is held while inserting, so no block can be
-    /// freed under us (and truncation is refused while mapped anyway); each PTE takes its own
-    /// page reference.
+    /// C: `scullp_vma_nopage`. Maps the page at the fault's offset, and its present
+    /// neighbours with it (fault-around). The mutex is held while inserting, so no block can
+    /// be freed under us (and truncation is refused while mapped anyway); each PTE takes its
+    /// own page reference.
     fn fault(&self, vmf: &VmFault<'_>) -> Result<(), FaultError> {
         let inner = self.inner.lock();
-        let storage = &inner.storage;
-        let here = storage.page_at(vmf.pgoff()).ok_or(FaultError::SigBus)?;
-        let window = vmf.window(FAULT_AROUND_PAGES.load(Relaxed) as usize);
-        // Insert runs of consecutive present pages (holes and the end split them).
-        let mut run = [here; FAULT_AROUND];
-        let (mut len, mut first) = (0, window.start);
-        for pgoff in window {
-            match storage.page_at(pgoff) {
-                Some(page) if len < FAULT_AROUND => {
-                    if len == 0 {
-                        first = pgoff;
-                    }
-                    run[len] = page;
-                    len += 1;
-                }
-                _ => {
-                    vmf.insert(first, &run[..len]);
-                    len = 0;
-                }
-            }
+        let page_at = |pgoff| inner.storage.page_at(pgoff);
+        // Past the end or in a hole nothing may be mapped: SIGBUS (the book's NOPAGE_SIGBUS).
+        if page_at(vmf.pgoff()).is_none() {
+            return Err(FaultError::SigBus);
         }
-        vmf.insert(first, &run[..len]);
+        vmf.insert_around(FAULT_AROUND_PAGES.load(Relaxed) as usize, page_at);
         Ok(())
     }
 }
@@ -311,14 +295,14 @@ fn scullp_ioctl(cmd: u32, arg: usize) -> Result<isize> {
 
 /// The loaded module: the device class and the devices.
 struct ScullpModule {
-    _devices: Chrdev<ScullpFile>,
+    _devices: DeviceFamily<ScullpFile>,
     _class: Arc<DeviceClass>,
 }
 
 impl kernel::Module for ScullpModule {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        let major = param_in(module_parameters::scullp_major.value(), 4095)?;
-        let devs = param_in(module_parameters::scullp_devs.value(), 256)?;
+        let major = param_count(module_parameters::scullp_major.value(), 4095)?;
+        let devs = param_count(module_parameters::scullp_devs.value(), 256)?;
         if devs == 0 {
             return Err(EINVAL);
         }
@@ -328,7 +312,7 @@ impl kernel::Module for ScullpModule {
             .ok_or(EINVAL)?;
         ORDER.replace(module_parameters::scullp_order.value().into())?;
         QSET.replace(module_parameters::scullp_qset.value().into())?;
-        let around = param_in(
+        let around = param_count(
             module_parameters::scullp_fault_around.value(),
             FAULT_AROUND as u32,
         )?;
@@ -339,7 +323,7 @@ impl kernel::Module for ScullpModule {
 
         let class = DeviceClass::new(c"scullp", module_parameters::scullp_mode.value())?;
         let region = ChrdevRegion::new(c"scullp", major, 0, devs)?;
-        let devices = Chrdev::new(
+        let devices = DeviceFamily::new(
             region,
             &class,
             |i| CString::try_from_fmt(fmt!("scullp{i}")),

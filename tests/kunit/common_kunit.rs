@@ -30,7 +30,7 @@ impl kernel::Module for CommonTest {
 #[kunit_tests(ldd3_common)]
 mod tests {
     use super::common::{
-        chrdev::{self, CharDevice, Chrdev, ChrdevRegion, DeviceClass},
+        chrdev::{self, CharDevice, ChrdevRegion, DeviceClass, DeviceFamily},
         fops::{self, FasyncQueue, FileOperations, FopsVTable, SeekFrom},
         procfs::{ProcEntry, SeqShow},
         qset::{Geometry, Place, Qsets},
@@ -194,7 +194,7 @@ mod tests {
         assert_eq!(class.mode(), 0o600);
         let region = ChrdevRegion::new(c"ldd3_kunit", 0, 0, 2)?;
         let major = region.major();
-        let devices = Chrdev::<ReadOnly>::new(
+        let devices = DeviceFamily::<ReadOnly>::new(
             region,
             &class,
             |i| CString::try_from_fmt(fmt!("ldd3_kunit{i}")),
