@@ -144,6 +144,7 @@ impl FileOperations for AccessFile {
     type Data = Arc<AccessDev>;
     type Ptr = KBox<AccessFile>;
 
+    /// C: `scull_s_open`, `scull_u_open`, `scull_w_open` and `scull_c_open`, by policy.
     fn open(access: &Arc<AccessDev>, file: &File) -> Result<KBox<AccessFile>> {
         let dev = if access.policy == Policy::Private {
             access.private_dev()?
@@ -169,12 +170,14 @@ impl FileOperations for AccessFile {
         Ok(this)
     }
 
+    /// C: `scull_s_release`, `scull_u_release`, `scull_w_release` and `scull_c_release`.
     fn release(this: KBox<AccessFile>, _file: &File) {
         if this.access.policy != Policy::Private {
             this.access.release();
         }
     }
 
+    /// C: `scull_read`.
     fn read(
         this: &AccessFile,
         _file: &LocalFile,
@@ -184,6 +187,7 @@ impl FileOperations for AccessFile {
         this.dev.read(buf, pos)
     }
 
+    /// C: `scull_write`.
     fn write(
         this: &AccessFile,
         _file: &LocalFile,
@@ -193,6 +197,7 @@ impl FileOperations for AccessFile {
         this.dev.write(buf, pos)
     }
 
+    /// C: `scull_llseek`.
     fn llseek(
         this: &AccessFile,
         _file: &LocalFile,
@@ -202,6 +207,7 @@ impl FileOperations for AccessFile {
         this.dev.seek(whence, current)
     }
 
+    /// C: `scull_ioctl`.
     fn ioctl(_this: &AccessFile, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
         scull_ioctl(cmd, arg)
     }

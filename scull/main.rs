@@ -4,7 +4,23 @@
 //! char devices backed by kernel memory.
 //!
 //! `/dev/scull0` .. `/dev/scull3` keep what is written to them until truncated (by an
-//! `O_WRONLY` open) and answer the `'k'` ioctls that tune the block geometry.
+//! `O_WRONLY` open) and answer the `'k'` ioctls that tune the block geometry. The other
+//! devices: `scullpipe0..3` (`pipe.rs`), `scullsingle`, `sculluid`, `scullwuid` and
+//! `scullpriv` (`access.rs`); the /proc files are in `proc.rs`, the memory in `storage.rs`.
+//!
+//! ```sh
+//! insmod scull.ko                                  # scull_quantum=4000 scull_qset=1000 ...
+//! echo hello > /dev/scull0; cat /dev/scull0        # hello
+//! cat /dev/scullpipe0 & echo hi > /dev/scullpipe0  # hi
+//! cat /proc/scullmem
+//! ```
+//!
+//! ```c
+//! #include <ldd3/scull.h>                          /* include/uapi/ldd3/scull.h */
+//! int fd = open("/dev/scull0", O_RDWR);
+//! int quantum = ioctl(fd, SCULL_IOCQQUANTUM);      /* 4000 */
+//! ioctl(fd, SCULL_IOCTQUANTUM, 64);                /* root: the next truncation uses 64 */
+//! ```
 
 #![deny(unsafe_code)]
 
@@ -177,11 +193,13 @@ impl FileOperations for ScullFile {
     type Data = Arc<ScullDev>;
     type Ptr = Arc<ScullDev>;
 
+    /// C: `scull_open`: a write-only open truncates.
     fn open(dev: &Arc<ScullDev>, file: &File) -> Result<Arc<ScullDev>> {
         dev.truncate_if_write_only(file)?;
         Ok(dev.clone())
     }
 
+    /// C: `scull_read` (see [`ScullDev::read`]).
     fn read(
         dev: ArcBorrow<'_, ScullDev>,
         _file: &LocalFile,
@@ -191,6 +209,7 @@ impl FileOperations for ScullFile {
         dev.read(buf, pos)
     }
 
+    /// C: `scull_write` (see [`ScullDev::write`]).
     fn write(
         dev: ArcBorrow<'_, ScullDev>,
         _file: &LocalFile,
@@ -200,6 +219,7 @@ impl FileOperations for ScullFile {
         dev.write(buf, pos)
     }
 
+    /// C: `scull_llseek`.
     fn llseek(
         dev: ArcBorrow<'_, ScullDev>,
         _file: &LocalFile,
@@ -209,6 +229,7 @@ impl FileOperations for ScullFile {
         dev.seek(whence, current)
     }
 
+    /// C: `scull_ioctl`.
     fn ioctl(_dev: ArcBorrow<'_, ScullDev>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
         scull_ioctl(cmd, arg)
     }

@@ -179,6 +179,7 @@ impl FileOperations for PipeFile {
     type Data = Arc<ScullPipe>;
     type Ptr = KBox<PipeFile>;
 
+    /// C: `scull_p_open`.
     fn open(pipe: &Arc<ScullPipe>, file: &File) -> Result<KBox<PipeFile>> {
         let mode = file.flags() & flags::O_ACCMODE;
         let reader = mode != flags::O_WRONLY;
@@ -212,6 +213,7 @@ impl FileOperations for PipeFile {
         Ok(this?)
     }
 
+    /// C: `scull_p_release`.
     fn release(this: KBox<PipeFile>, _file: &File) {
         let mut st = this.pipe.state.lock();
         st.readers -= u32::from(this.reader);
@@ -304,6 +306,7 @@ impl FileOperations for PipeFile {
         })
     }
 
+    /// C: `scull_p_poll`.
     fn poll(this: &PipeFile, file: &File, table: &PollTable<'_>) -> Result<u32> {
         let pipe = &this.pipe;
         table.register_wait(file, &pipe.inq);
@@ -322,10 +325,12 @@ impl FileOperations for PipeFile {
         Ok(mask)
     }
 
+    /// C: `scull_ioctl` (the book shares it too).
     fn ioctl(_this: &PipeFile, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
         super::scull_ioctl(cmd, arg)
     }
 
+    /// C: `scull_p_fasync` (the wrapper calls `fasync_helper` with this queue).
     fn fasync_queue(pipe: &Arc<ScullPipe>) -> &FasyncQueue {
         &pipe.async_queue
     }

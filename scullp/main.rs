@@ -8,6 +8,20 @@
 //! `mmap`: pages are supplied on demand by a fault handler, which also maps the present
 //! neighbours of the faulting page in the same fault (fault-around).
 //!
+//! ```sh
+//! insmod scullp.ko                                 # scullp_order=0 scullp_qset=500 ...
+//! dd if=/dev/urandom of=/dev/scullp0 bs=4096 count=64
+//! ldd3test mapcmp /dev/scullp0                     # mmap it, compare with read()
+//! ```
+//!
+//! ```c
+//! #include <ldd3/scullp.h>                         /* include/uapi/ldd3/scullp.h */
+//! int fd = open("/dev/scullp0", O_RDWR);
+//! char *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+//! p[0] = 'x';                                      /* read(fd, ..) at 0 now sees 'x' */
+//! ioctl(fd, SCULLP_IOCQORDER);                     /* 0: one page per block */
+//! ```
+//!
 //! Locking, and how it differs from the book:
 //! - The fault handler runs with the VMA read-locked (`mmap_lock` or the per-VMA lock) and
 //!   takes the device mutex. So the device mutex is never held while user memory is
@@ -168,10 +182,12 @@ impl ScullpDev {
 
 #[vtable]
 impl VmOperations for ScullpDev {
+    /// C: `scullp_vma_open`.
     fn open(&self, _vma: &VmaRef) {
         self.inner.lock().vmas += 1;
     }
 
+    /// C: `scullp_vma_close`.
     fn close(&self, _vma: &VmaRef) {
         let mut inner = self.inner.lock();
         inner.vmas = inner.vmas.saturating_sub(1);
@@ -201,6 +217,7 @@ impl FileOperations for ScullpFile {
     type Data = Arc<ScullpDev>;
     type Ptr = Arc<ScullpDev>;
 
+    /// C: `scullp_open`: a write-only open truncates, unless mapped.
     fn open(dev: &Arc<ScullpDev>, file: &File) -> Result<Arc<ScullpDev>> {
         dev.truncate_if_write_only(file)?;
         Ok(dev.clone())
@@ -241,6 +258,7 @@ impl FileOperations for ScullpFile {
         Ok(done)
     }
 
+    /// C: `scullp_llseek`.
     fn llseek(
         dev: ArcBorrow<'_, ScullpDev>,
         _file: &LocalFile,
@@ -250,11 +268,12 @@ impl FileOperations for ScullpFile {
         whence.resolve(current, dev.size()? as Offset)
     }
 
+    /// C: `scullp_ioctl`.
     fn ioctl(_dev: ArcBorrow<'_, ScullpDev>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
         scullp_ioctl(cmd, arg)
     }
 
-    /// Any order can be mapped. The VMA may not grow by mremap (`VM_DONTEXPAND`);
+    /// C: `scullp_mmap`. Any order can be mapped. The VMA may not grow by mremap (`VM_DONTEXPAND`);
     /// `VM_MIXEDMAP` is set by the installation of the fault handler, whose `open` counts
     /// the new mapping.
     fn mmap(dev: ArcBorrow<'_, ScullpDev>, _file: &File, vma: &VmaNew) -> Result<VmMapping> {
