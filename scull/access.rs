@@ -11,7 +11,9 @@
 //! Unlike the book, `scullpriv` allocates its devices under a mutex, never under a spinlock.
 
 use super::{
-    common::{capable, current_tty, fops::FileOperations, fops::SeekFrom},
+    common::{
+        capable, current_tty, fops::FileOperations, fops::SeekFrom, sync::lock_interruptible,
+    },
     scull_ioctl, ScullDev,
 };
 use kernel::{
@@ -57,10 +59,13 @@ pub(crate) struct AccessDev {
     #[pin]
     private: Mutex<KVec<(u32, Arc<ScullDev>)>>,
     max_size: usize,
+    /// How many private devices there may be (`scull_priv_max`): each can hold `max_size`
+    /// bytes, and a user can open many terminals.
+    private_max: usize,
 }
 
 impl AccessDev {
-    pub(crate) fn new(policy: Policy, max_size: usize) -> Result<Arc<Self>> {
+    pub(crate) fn new(policy: Policy, max_size: usize, private_max: usize) -> Result<Arc<Self>> {
         Arc::pin_init(
             try_pin_init!(Self {
                 policy,
@@ -69,6 +74,7 @@ impl AccessDev {
                 freed <- new_condvar!("sculla::freed"),
                 private <- new_mutex!(KVec::new()),
                 max_size,
+                private_max,
             }),
             GFP_KERNEL,
         )
@@ -120,12 +126,16 @@ impl AccessDev {
         }
     }
 
-    /// The private device of the current controlling terminal, created on first use.
+    /// The private device of the current controlling terminal, created on first use
+    /// (`ENOSPC` once there are `private_max`).
     fn private_dev(&self) -> Result<Arc<ScullDev>> {
         let tty = current_tty().ok_or(EINVAL)?;
-        let mut devices = self.private.lock();
+        let mut devices = lock_interruptible(&self.private)?;
         if let Some((_, dev)) = devices.iter().find(|(key, _)| *key == tty) {
             return Ok(dev.clone());
+        }
+        if devices.len() >= self.private_max {
+            return Err(ENOSPC);
         }
         let dev = ScullDev::new(self.max_size)?;
         devices.push((tty, dev.clone()), GFP_KERNEL)?;

@@ -99,6 +99,10 @@ module! {
             default: 64 << 20,
             description: "Bytes a device can hold; writes past it fail with EFBIG",
         },
+        scull_priv_max: i32 {
+            default: 64,
+            description: "scullpriv devices at most, one per controlling terminal (1..=4096)",
+        },
         scull_mode: u16 {
             default: 0o666,
             description: "Permission bits of the /dev nodes (default 0666: any user)",
@@ -304,6 +308,10 @@ impl kernel::Module for ScullModule {
         QSET.replace(module_parameters::scull_qset.value().into())?;
         PIPE_BUFFER.replace(module_parameters::scull_p_buffer.value().into())?;
         let nr_pipes = param_count(module_parameters::scull_p_nr_devs.value(), 256)?;
+        let priv_max = param_count(module_parameters::scull_priv_max.value(), 4096)? as usize;
+        if priv_max == 0 {
+            return Err(EINVAL);
+        }
         if nr_pipes == 0 {
             return Err(EINVAL);
         }
@@ -337,7 +345,7 @@ impl kernel::Module for ScullModule {
             region,
             &class,
             |i| CString::try_from_fmt(fmt!("{}", ACCESS[i as usize].0)),
-            |i| AccessDev::new(ACCESS[i as usize].1, max_size),
+            |i| AccessDev::new(ACCESS[i as usize].1, max_size, priv_max),
         )?;
         let scullmem = ProcEntry::new(
             c"scullmem",

@@ -565,7 +565,7 @@ t_params() {
 
 	# out-of-range params make insmod fail and leave nothing behind
 	for p in scull_quantum=0 scull_quantum=1048577 scull_qset=0 scull_qset=65537 \
-		scull_nr_devs=0 scull_max_size=0; do
+		scull_nr_devs=0 scull_max_size=0 scull_priv_max=0 scull_priv_max=4097; do
 		if insmod "$LDD3_MODULES/scull.ko" $p 2>/dev/null; then
 			rmmod scull
 			fail "insmod scull.ko $p succeeded"

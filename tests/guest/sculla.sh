@@ -187,6 +187,27 @@ t_priv_two_ttys() {
 	done
 }
 
+# scull_priv_max bounds the private devices: with 2, two terminals that hold theirs open
+# leave none for a third (ENOSPC), which the same terminal's reopen does not need.
+t_priv_bounded() {
+	rmmod scull
+	mod_load scull scull_priv_max=2
+	wait_for /dev/scullpriv
+	for n in a b; do
+		$T tty-run sh -c "echo $n >/dev/scullpriv; touch $F.$n
+			while [ ! -e $F.go ]; do usleep 20000; done; cat /dev/scullpriv" >/tmp/sculla.$n 2>&1 &
+		eval "p_$n=\$!"
+		flagwait $n
+	done
+	assert_fails_with ENOSPC $T tty-run $T open-mode /dev/scullpriv rdwr
+	touch $F.go
+	for n in a b; do
+		eval "wait_exit \$p_$n 10"
+		assert_eq "$n" "$(cat /tmp/sculla.$n)" "terminal $n keeps its device"
+	done
+	rm -f /tmp/sculla.a /tmp/sculla.b
+}
+
 acc_case nodes t_nodes
 acc_case scull-ops t_scull_ops
 acc_case single t_single
@@ -195,5 +216,6 @@ acc_case wuid t_wuid
 acc_case priv-no-tty t_priv_no_tty
 acc_case priv-same-tty t_priv_same_tty
 acc_case priv-two-ttys t_priv_two_ttys
+acc_case priv-bounded t_priv_bounded
 rm -f "$F".* /tmp/sculla.out /tmp/sculla.tty2
 if mod_loaded scull; then rmmod scull || true; fi
