@@ -4,6 +4,7 @@
 //! qset, scullp's order), with the book's six ways of passing a value.
 
 use super::{capable, CAP_SYS_ADMIN};
+use core::ops::RangeInclusive;
 use kernel::{
     prelude::*,
     sync::atomic::{Atomic, Relaxed},
@@ -44,9 +45,18 @@ pub fn require_admin() -> Result {
     }
 }
 
-/// A module parameter as a count in `0..=max`, else `EINVAL`.
-pub fn param_count(value: impl TryInto<u32>, max: u32) -> Result<u32> {
-    value.try_into().ok().filter(|&v| v <= max).ok_or(EINVAL)
+/// A module parameter as a count in `range`, else `EINVAL`.
+pub fn param_count(value: impl TryInto<u32>, range: RangeInclusive<u32>) -> Result<u32> {
+    value
+        .try_into()
+        .ok()
+        .filter(|v| range.contains(v))
+        .ok_or(EINVAL)
+}
+
+/// A module parameter as a size in bytes, at least 1, else `EINVAL`.
+pub fn param_size(value: i64) -> Result<usize> {
+    usize::try_from(value).ok().filter(|&s| s > 0).ok_or(EINVAL)
 }
 
 /// The user's `int` at `arg`.

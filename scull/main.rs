@@ -52,7 +52,7 @@ use common::{
     chrdev::{ChrdevRegion, DeviceClass, DeviceFamily},
     fops::{FileOperations, SeekFrom},
     qset::Geometry,
-    settings::{param_count, require_admin, Setting, SettingOp},
+    settings::{param_count, param_size, require_admin, Setting, SettingOp},
     sync::lock_interruptible,
     uapi::*,
 };
@@ -294,27 +294,15 @@ fn collect<T: FileOperations<Data = Arc<D>>, D>(family: &DeviceFamily<T>) -> Res
 
 impl kernel::Module for ScullModule {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        let major = param_count(module_parameters::scull_major.value(), 4095)?;
-        let minor = param_count(module_parameters::scull_minor.value(), (1 << 20) - 1)?;
-        let nr_devs = param_count(module_parameters::scull_nr_devs.value(), 256)?;
-        if nr_devs == 0 {
-            return Err(EINVAL);
-        }
-        let max_size = usize::try_from(module_parameters::scull_max_size.value())
-            .ok()
-            .filter(|&s| s > 0)
-            .ok_or(EINVAL)?;
+        let major = param_count(module_parameters::scull_major.value(), 0..=4095)?;
+        let minor = param_count(module_parameters::scull_minor.value(), 0..=(1 << 20) - 1)?;
+        let nr_devs = param_count(module_parameters::scull_nr_devs.value(), 1..=256)?;
+        let nr_pipes = param_count(module_parameters::scull_p_nr_devs.value(), 1..=256)?;
+        let priv_max = param_count(module_parameters::scull_priv_max.value(), 1..=4096)?;
+        let max_size = param_size(module_parameters::scull_max_size.value())?;
         QUANTUM.replace(module_parameters::scull_quantum.value().into())?;
         QSET.replace(module_parameters::scull_qset.value().into())?;
         PIPE_BUFFER.replace(module_parameters::scull_p_buffer.value().into())?;
-        let nr_pipes = param_count(module_parameters::scull_p_nr_devs.value(), 256)?;
-        let priv_max = param_count(module_parameters::scull_priv_max.value(), 4096)? as usize;
-        if priv_max == 0 {
-            return Err(EINVAL);
-        }
-        if nr_pipes == 0 {
-            return Err(EINVAL);
-        }
 
         let class = DeviceClass::new(c"scull", module_parameters::scull_mode.value())?;
         let region = ChrdevRegion::new(c"scull", major, minor, nr_devs)?;
@@ -345,7 +333,7 @@ impl kernel::Module for ScullModule {
             region,
             &class,
             |i| CString::try_from_fmt(fmt!("{}", ACCESS[i as usize].0)),
-            |i| AccessDev::new(ACCESS[i as usize].1, max_size, priv_max),
+            |i| AccessDev::new(ACCESS[i as usize].1, max_size, priv_max as usize),
         )?;
         let scullmem = ProcEntry::new(
             c"scullmem",

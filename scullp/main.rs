@@ -65,7 +65,7 @@ use common::{
     bounce,
     chrdev::{ChrdevRegion, DeviceClass, DeviceFamily},
     fops::{FileOperations, SeekFrom},
-    settings::{param_count, require_admin, Setting, SettingOp},
+    settings::{param_count, param_size, require_admin, Setting, SettingOp},
     sync::lock_interruptible,
     uapi::*,
     vm::{FaultError, VmFault, VmMapping, VmOperations, MAX_ORDER},
@@ -320,20 +320,14 @@ struct ScullpModule {
 
 impl kernel::Module for ScullpModule {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        let major = param_count(module_parameters::scullp_major.value(), 4095)?;
-        let devs = param_count(module_parameters::scullp_devs.value(), 256)?;
-        if devs == 0 {
-            return Err(EINVAL);
-        }
-        let max_size = usize::try_from(module_parameters::scullp_max_size.value())
-            .ok()
-            .filter(|&s| s > 0)
-            .ok_or(EINVAL)?;
+        let major = param_count(module_parameters::scullp_major.value(), 0..=4095)?;
+        let devs = param_count(module_parameters::scullp_devs.value(), 1..=256)?;
+        let max_size = param_size(module_parameters::scullp_max_size.value())?;
         ORDER.replace(module_parameters::scullp_order.value().into())?;
         QSET.replace(module_parameters::scullp_qset.value().into())?;
         let around = param_count(
             module_parameters::scullp_fault_around.value(),
-            FAULT_AROUND as u32,
+            0..=FAULT_AROUND as u32,
         )?;
         if !around.is_power_of_two() {
             return Err(EINVAL);
