@@ -12,7 +12,10 @@
 use super::signal_pending;
 use kernel::{
     prelude::*,
-    uaccess::{UserSliceReader, UserSliceWriter},
+    uaccess::{
+        UserSliceReader,
+        UserSliceWriter, //
+    }, //
 };
 
 /// Bytes moved per locked step, and the bounce buffer's size at most.

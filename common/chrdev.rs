@@ -6,18 +6,34 @@
 //! C headers: [`include/linux/cdev.h`](srctree/include/linux/cdev.h),
 //! [`include/linux/fs.h`](srctree/include/linux/fs.h).
 
-use super::fops::{FileOperations, FopsVTable};
-use core::{ffi::c_void, ptr};
+use super::fops::{
+    FileOperations,
+    FopsVTable, //
+};
+use core::{
+    ffi::c_void,
+    ptr, //
+};
 use kernel::{
     bindings,
-    error::{from_err_ptr, to_result},
-    prelude::*,
-    str::{CStr, CString},
-    sync::{
-        atomic::{Atomic, Relaxed},
-        Arc, Completion,
+    error::{
+        from_err_ptr,
+        to_result, //
     },
-    types::Opaque,
+    prelude::*,
+    str::{
+        CStr,
+        CString, //
+    },
+    sync::{
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
+        Arc,
+        Completion, //
+    },
+    types::Opaque, //
 };
 use pin_init::PinInit;
 

@@ -7,21 +7,43 @@
 
 use super::chrdev::CharDevice;
 use super::vm::VmMapping;
-use core::{ffi::c_void, marker::PhantomData, ptr::NonNull};
+use core::{
+    ffi::c_void,
+    marker::PhantomData,
+    ptr::NonNull, //
+};
 use kernel::{
     bindings,
-    error::{from_result, VTABLE_DEFAULT_ERROR},
-    fs::{file::Offset, File, LocalFile},
+    error::{
+        from_result,
+        VTABLE_DEFAULT_ERROR, //
+    },
+    fs::{
+        file::Offset,
+        File,
+        LocalFile, //
+    },
     mm::virt::VmaNew,
     module::this_module,
     prelude::*,
     sync::{
-        atomic::{Atomic, Relaxed},
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
         poll::PollTable,
-        rcu,
+        rcu, //
     },
-    types::{ForeignOwnable, Opaque},
-    uaccess::{UserPtr, UserSlice, UserSliceReader, UserSliceWriter},
+    types::{
+        ForeignOwnable,
+        Opaque, //
+    },
+    uaccess::{
+        UserPtr,
+        UserSlice,
+        UserSliceReader,
+        UserSliceWriter, //
+    }, //
 };
 
 /// `FMODE_ATOMIC_POS` (`include/linux/fs.h`, generated in `common/bindings.rs`).

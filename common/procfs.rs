@@ -6,13 +6,20 @@
 //! [`include/linux/seq_file.h`](srctree/include/linux/seq_file.h).
 
 use super::bindings;
-use core::{ffi::c_void, marker::PhantomData, ptr};
+use core::{
+    ffi::c_void,
+    marker::PhantomData,
+    ptr, //
+};
 use kernel::{
-    error::{from_result, to_result},
+    error::{
+        from_result,
+        to_result, //
+    },
     prelude::*,
     seq_file::SeqFile,
     str::CStr,
-    sync::Arc,
+    sync::Arc, //
 };
 
 /// The contents of a `/proc` file: a sequence of records, printed one at a time.

@@ -10,7 +10,11 @@
 //! cost tens of bytes per byte stored, and one write far into the device would ask for more
 //! than kmalloc can give.
 
-use core::{mem::size_of, num::NonZeroUsize, ops::Range};
+use core::{
+    mem::size_of,
+    num::NonZeroUsize,
+    ops::Range, //
+};
 use kernel::prelude::*;
 
 /// Block size and blocks per list item, both non-zero, with a list item's size

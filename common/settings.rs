@@ -3,12 +3,21 @@
 //! Module-wide integer settings that the LDD3 ioctls read and change (scull's quantum and
 //! qset, scullp's order), with the book's six ways of passing a value.
 
-use super::{capable, CAP_SYS_ADMIN};
+use super::{
+    capable,
+    CAP_SYS_ADMIN, //
+};
 use core::ops::RangeInclusive;
 use kernel::{
     prelude::*,
-    sync::atomic::{Atomic, Relaxed},
-    uaccess::{UserPtr, UserSlice},
+    sync::atomic::{
+        Atomic,
+        Relaxed, //
+    },
+    uaccess::{
+        UserPtr,
+        UserSlice, //
+    }, //
 };
 
 /// How an ioctl passes a setting: the letter in the book's command names.

@@ -6,7 +6,11 @@
 use super::bindings;
 use kernel::{
     prelude::*,
-    sync::{lock::Guard, Mutex, MutexGuard},
+    sync::{
+        lock::Guard,
+        Mutex,
+        MutexGuard, //
+    }, //
 };
 
 /// Locks `mutex`, or gives up with `ERESTARTSYS` if a signal arrives first (C

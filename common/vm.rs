@@ -14,17 +14,34 @@
 //! C headers: [`include/linux/mm.h`](srctree/include/linux/mm.h),
 //! [`include/linux/gfp.h`](srctree/include/linux/gfp.h).
 
-use core::{cell::Cell, ffi::c_void, marker::PhantomData, ops::Range, ptr::NonNull};
+use core::{
+    cell::Cell,
+    ffi::c_void,
+    marker::PhantomData,
+    ops::Range,
+    ptr::NonNull, //
+};
 use kernel::{
     bindings,
-    mm::virt::{VmaMixedMap, VmaNew, VmaRef},
-    page::{PAGE_SHIFT, PAGE_SIZE},
+    mm::virt::{
+        VmaMixedMap,
+        VmaNew,
+        VmaRef, //
+    },
+    page::{
+        PAGE_SHIFT,
+        PAGE_SIZE, //
+    },
     prelude::*,
     sync::{
-        atomic::{Atomic, Relaxed},
-        Arc, ArcBorrow,
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
+        Arc,
+        ArcBorrow, //
     },
-    types::ForeignOwnable,
+    types::ForeignOwnable, //
 };
 
 /// The largest order the page allocator hands out (`MAX_PAGE_ORDER`).

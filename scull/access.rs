@@ -12,21 +12,40 @@
 
 use super::{
     common::{
-        capable, current_tty, fops::FileOperations, fops::SeekFrom, sync::lock_interruptible,
+        capable,
+        current_tty,
+        fops::FileOperations,
+        fops::SeekFrom,
+        sync::lock_interruptible, //
     },
-    scull_ioctl, ScullDev,
+    scull_ioctl,
+    ScullDev, //
 };
 use kernel::{
     bindings,
     fs::{
-        file::{flags, Offset},
-        File, LocalFile,
+        file::{
+            flags,
+            Offset, //
+        },
+        File,
+        LocalFile, //
     },
-    new_condvar, new_mutex, new_spinlock,
+    new_condvar,
+    new_mutex,
+    new_spinlock,
     prelude::*,
-    sync::{Arc, CondVar, Mutex, SpinLock},
+    sync::{
+        Arc,
+        CondVar,
+        Mutex,
+        SpinLock, //
+    },
     task::Kuid,
-    uaccess::{UserSliceReader, UserSliceWriter},
+    uaccess::{
+        UserSliceReader,
+        UserSliceWriter, //
+    }, //
 };
 
 /// Which policy a device enforces.

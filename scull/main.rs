@@ -26,15 +26,29 @@
 
 use kernel::{
     fs::{
-        file::{flags, Offset},
-        File, LocalFile,
+        file::{
+            flags,
+            Offset, //
+        },
+        File,
+        LocalFile, //
     },
-    ioctl::{_IOC_NR, _IOC_TYPE},
+    ioctl::{
+        _IOC_NR,
+        _IOC_TYPE, //
+    },
     new_mutex,
     prelude::*,
     str::CString,
-    sync::{Arc, ArcBorrow, Mutex},
-    uaccess::{UserSliceReader, UserSliceWriter},
+    sync::{
+        Arc,
+        ArcBorrow,
+        Mutex, //
+    },
+    uaccess::{
+        UserSliceReader,
+        UserSliceWriter, //
+    }, //
 };
 
 mod access;
@@ -45,19 +59,42 @@ mod pipe;
 mod proc;
 mod storage;
 
-use access::{AccessDev, AccessFile, Policy};
+use access::{
+    AccessDev,
+    AccessFile,
+    Policy, //
+};
 use common::procfs::ProcEntry;
 use common::{
     bounce,
-    chrdev::{ChrdevRegion, DeviceClass, DeviceFamily},
-    fops::{FileOperations, SeekFrom},
+    chrdev::{
+        ChrdevRegion,
+        DeviceClass,
+        DeviceFamily, //
+    },
+    fops::{
+        FileOperations,
+        SeekFrom, //
+    },
     qset::Geometry,
-    settings::{param_count, param_size, require_admin, Setting, SettingOp},
+    settings::{
+        param_count,
+        param_size,
+        require_admin,
+        Setting,
+        SettingOp, //
+    },
     sync::lock_interruptible,
-    uapi::*,
+    uapi::*, //
 };
-use pipe::{PipeFile, ScullPipe};
-use proc::{DeviceList, PipeList};
+use pipe::{
+    PipeFile,
+    ScullPipe, //
+};
+use proc::{
+    DeviceList,
+    PipeList, //
+};
 use storage::Storage;
 
 module! {

@@ -10,19 +10,39 @@
 
 use super::common::{
     bounce,
-    fops::{poll_flags, FasyncQueue, FileOperations},
-    sync::lock_interruptible,
+    fops::{
+        poll_flags,
+        FasyncQueue,
+        FileOperations, //
+    },
+    sync::lock_interruptible, //
 };
 use kernel::{
     fs::{
-        file::{flags, Offset},
-        File, LocalFile,
+        file::{
+            flags,
+            Offset, //
+        },
+        File,
+        LocalFile, //
     },
-    new_mutex, new_poll_condvar,
+    new_mutex,
+    new_poll_condvar,
     prelude::*,
-    seq_file::{seq_print, SeqFile},
-    sync::{poll::PollCondVar, poll::PollTable, Arc, Mutex},
-    uaccess::{UserSliceReader, UserSliceWriter},
+    seq_file::{
+        seq_print,
+        SeqFile, //
+    },
+    sync::{
+        poll::PollCondVar,
+        poll::PollTable,
+        Arc,
+        Mutex, //
+    },
+    uaccess::{
+        UserSliceReader,
+        UserSliceWriter, //
+    }, //
 };
 
 /// The state of one pipe, under its mutex.

@@ -3,11 +3,19 @@
 //! The /proc files of scull: `scullmem` (every device in one go, as the book's read_proc),
 //! `scullseq` (the same, one device per seq_file record) and `scullpipe`.
 
-use super::{common::procfs::SeqShow, pipe::ScullPipe, pipe_buffer_size, ScullDev};
+use super::{
+    common::procfs::SeqShow,
+    pipe::ScullPipe,
+    pipe_buffer_size,
+    ScullDev, //
+};
 use kernel::{
     prelude::*,
-    seq_file::{seq_print, SeqFile},
-    sync::Arc,
+    seq_file::{
+        seq_print,
+        SeqFile, //
+    },
+    sync::Arc, //
 };
 
 /// The scull0..N devices, for /proc/scullmem and /proc/scullseq.

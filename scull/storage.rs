@@ -9,7 +9,10 @@
 //! `max_size` bytes of bookkeeping (a tiny geometry, far into the device) is `ENOSPC`. Nothing
 //! here touches user memory: the file operations copy through a bounce buffer.
 
-use crate::common::qset::{Geometry, Qsets};
+use crate::common::qset::{
+    Geometry,
+    Qsets, //
+};
 use kernel::prelude::*;
 
 /// The data of one device and the geometry it was last truncated with.

@@ -41,19 +41,37 @@
 
 use kernel::{
     fs::{
-        file::{flags, Offset},
-        File, LocalFile,
+        file::{
+            flags,
+            Offset, //
+        },
+        File,
+        LocalFile, //
     },
-    ioctl::{_IOC_NR, _IOC_TYPE},
-    mm::virt::{VmaNew, VmaRef},
+    ioctl::{
+        _IOC_NR,
+        _IOC_TYPE, //
+    },
+    mm::virt::{
+        VmaNew,
+        VmaRef, //
+    },
     new_mutex,
     prelude::*,
     str::CString,
     sync::{
-        atomic::{Atomic, Relaxed},
-        Arc, ArcBorrow, Mutex,
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
+        Arc,
+        ArcBorrow,
+        Mutex, //
     },
-    uaccess::{UserSliceReader, UserSliceWriter},
+    uaccess::{
+        UserSliceReader,
+        UserSliceWriter, //
+    }, //
 };
 
 #[allow(unsafe_code)]
@@ -63,12 +81,31 @@ mod storage;
 
 use common::{
     bounce,
-    chrdev::{ChrdevRegion, DeviceClass, DeviceFamily},
-    fops::{FileOperations, SeekFrom},
-    settings::{param_count, param_size, require_admin, Setting, SettingOp},
+    chrdev::{
+        ChrdevRegion,
+        DeviceClass,
+        DeviceFamily, //
+    },
+    fops::{
+        FileOperations,
+        SeekFrom, //
+    },
+    settings::{
+        param_count,
+        param_size,
+        require_admin,
+        Setting,
+        SettingOp, //
+    },
     sync::lock_interruptible,
     uapi::*,
-    vm::{FaultError, VmFault, VmMapping, VmOperations, MAX_ORDER},
+    vm::{
+        FaultError,
+        VmFault,
+        VmMapping,
+        VmOperations,
+        MAX_ORDER, //
+    }, //
 };
 use storage::Storage;
 

@@ -8,12 +8,21 @@
 //! device lock dropped (see `main.rs`), and the fault handler maps pages with it held.
 
 use crate::common::{
-    qset::{Geometry, Qsets},
-    vm::{PageBlock, PageRef},
+    qset::{
+        Geometry,
+        Qsets, //
+    },
+    vm::{
+        PageBlock,
+        PageRef, //
+    }, //
 };
 use kernel::{
-    page::{PAGE_SHIFT, PAGE_SIZE},
-    prelude::*,
+    page::{
+        PAGE_SHIFT,
+        PAGE_SIZE, //
+    },
+    prelude::*, //
 };
 
 /// The data of one device and the geometry it was last truncated with.

@@ -30,20 +30,46 @@ impl kernel::Module for CommonTest {
 #[kunit_tests(ldd3_common)]
 mod tests {
     use super::common::{
-        chrdev::{self, CharDevice, ChrdevRegion, DeviceClass, DeviceFamily},
-        fops::{self, FasyncQueue, FileOperations, FopsVTable, SeekFrom},
-        procfs::{ProcEntry, SeqShow},
-        qset::{Geometry, Place, Qsets},
-        settings::{Setting, SettingOp},
+        chrdev::{
+            self,
+            CharDevice,
+            ChrdevRegion,
+            DeviceClass,
+            DeviceFamily, //
+        },
+        fops::{
+            self,
+            FasyncQueue,
+            FileOperations,
+            FopsVTable,
+            SeekFrom, //
+        },
+        procfs::{
+            ProcEntry,
+            SeqShow, //
+        },
+        qset::{
+            Geometry,
+            Place,
+            Qsets, //
+        },
+        settings::{
+            Setting,
+            SettingOp, //
+        }, //
     };
     use kernel::{
         bindings,
-        fs::{file::Offset, File, LocalFile},
+        fs::{
+            file::Offset,
+            File,
+            LocalFile, //
+        },
         prelude::*,
         seq_file::SeqFile,
         str::CString,
         sync::Arc,
-        uaccess::UserSliceWriter,
+        uaccess::UserSliceWriter, //
     };
 
     /// Three records, for the procfs test.

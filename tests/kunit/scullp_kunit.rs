@@ -35,9 +35,16 @@ impl kernel::Module for ScullpTest {
 
 #[kunit_tests(ldd3_scullp)]
 mod tests {
-    use super::common::vm::{fault_window, PageBlock, MAX_ORDER};
+    use super::common::vm::{
+        fault_window,
+        PageBlock,
+        MAX_ORDER, //
+    };
     use super::storage::Storage;
-    use kernel::{page::PAGE_SIZE, prelude::*};
+    use kernel::{
+        page::PAGE_SIZE,
+        prelude::*, //
+    };
 
     #[test]
     fn window_inside_and_clipped() {
