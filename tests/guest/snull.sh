@@ -99,12 +99,25 @@ t_load() {
 
 t_params() {
 	if mod_loaded snull; then mod_unload snull; fi
-	for p in pool_size=0 pool_size=1025 pool_size=-1 timeout=0 lockup=-1; do
+	# Out of range (README: pool_size 1..=1024, timeout >= 1, lockup >= 0): EINVAL, and the
+	# kernel log names the parameter and its range.
+	for p in pool_size=0:1..=1024 pool_size=1025:1..=1024 pool_size=-1:1..=1024 \
+		pool_size=2147483647:1..=1024 timeout=0:1..=2147483647 timeout=-5:1..=2147483647 \
+		lockup=-1:0..=2147483647; do
+		_range=${p#*:}
+		p=${p%%:*}
+		kmsg "insmod snull $p"
 		_o=$(insmod "$LDD3_MODULES/snull.ko" "$p" 2>&1) && fail "insmod snull $p succeeded"
 		assert_contains "$_o" "Invalid argument" "insmod snull $p"
+		assert_contains "$(dmesg | sed -n '/ldd3-test: insmod snull '"$p"'$/,$p')" \
+			"snull: $p is out of range $_range" "kernel log after insmod snull $p"
 		! mod_loaded snull || fail "snull loaded with $p"
 		[ ! -e /sys/class/net/sn0 ] || fail "sn0 left behind by insmod $p"
 	done
+	# Not even an int: the kernel's parameter parser refuses it.
+	_o=$(insmod "$LDD3_MODULES/snull.ko" pool_size=4294967296 2>&1) && fail "insmod snull pool_size=4294967296 succeeded"
+	assert_contains "$_o" "Invalid argument" "insmod snull pool_size=4294967296"
+	! mod_loaded snull || fail "snull loaded with pool_size=4294967296"
 	for p in pool_size=1 pool_size=1024; do
 		fresh "$p"
 		setup_ip
