@@ -420,6 +420,28 @@ t_tcp() { # NAPI
 	mod_unload snull
 }
 
+# The packet fuzzer (ldd3test fuzz-net, README): 20 s of raw frames, malformed IPv4, IPv6,
+# UDP and ICMP while MTU, MAC and links churn; it checks every errno, the counters and a final
+# ping itself. The seed is new each run and printed (rerun one with the same seed); its parity
+# picks NAPI or netif_rx.
+t_fuzz() {
+	_seed=$(($(date +%s) % 1000000))
+	_napi=$((_seed % 2))
+	echo "fuzz-net seed $_seed, use_napi=$_napi"
+	# A watchdog of 1 s: a vCPU stalled by TCG must not look like a transmit timeout.
+	fresh use_napi=$_napi timeout=250
+	setup_ip
+	_rc=0
+	ldd3test fuzz-net --seed "$_seed" --seconds 20 >"$T_TMP/fuzz" 2>&1 || _rc=$?
+	cat "$T_TMP/fuzz"
+	[ "$_rc" -eq 0 ] || fail "fuzz-net --seed $_seed (use_napi=$_napi) exit $_rc: $(grep -m 3 FAIL "$T_TMP/fuzz" | tr '\n' ' ')"
+	assert_eq "seed=$_seed" "$(head -n 1 "$T_TMP/fuzz")" "first line"
+	assert_contains "$(tail -n 1 "$T_TMP/fuzz")" "fuzz-net: ok (seed=$_seed)" "last line"
+	# Afterwards, the book's pings still work both ways, full-size too.
+	all_pings
+	mod_unload snull
+}
+
 t_cleanup() {
 	if mod_loaded snull; then mod_unload snull; fi
 	! mod_loaded snull
@@ -440,4 +462,5 @@ test_case ipv6-passes t_ipv6_passes
 test_case mtu t_mtu
 test_case ethtool t_ethtool
 test_case mac t_mac
+test_case fuzz t_fuzz
 test_case cleanup t_cleanup

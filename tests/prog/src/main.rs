@@ -13,6 +13,7 @@
 
 mod data;
 mod errno;
+mod fuzznet;
 mod ioctl;
 mod mmap;
 mod net;
@@ -223,6 +224,7 @@ const COMMANDS: &[(&str, &str, CmdFn)] = &[
         mmap::cmd_mapbench,
     ),
     ("udp-flood", net::UDP_FLOOD_USAGE, net::cmd_udp_flood),
+    ("fuzz-net", fuzznet::USAGE, fuzznet::cmd_fuzz_net),
 ];
 
 /// Runs `args[0]` as a subcommand with the rest as its arguments.
