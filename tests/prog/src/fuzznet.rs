@@ -691,7 +691,13 @@ fn ipv4_packet(rng: &mut Rng, dev: usize, kind: &str, room: usize) -> Vec<u8> {
     p[4..6].copy_from_slice(&(rng.next() as u16).to_be_bytes());
     p[8] = rng.range(1, 255) as u8;
     p[9] = proto;
-    p[12..16].copy_from_slice(&LOCAL[dev]);
+    // UDP from another host on the link: a fake fragment must not share a reassembly queue
+    // (source, destination, protocol, id) with the checked datagrams of our sockets.
+    if proto == libc::IPPROTO_UDP as u8 {
+        p[12..16].copy_from_slice(&[192, 168, dev as u8, 3]);
+    } else {
+        p[12..16].copy_from_slice(&LOCAL[dev]);
+    }
     if rng.chance(90) {
         p[16..20].copy_from_slice(&REMOTE[dev]);
     } else {
