@@ -943,6 +943,19 @@ const SOCKET_ERRNOS: &[i32] = &[
     libc::EAGAIN,
 ];
 
+/// For IPv6 also EINVAL: the route was found, but the device's IPv6 state went away (link
+/// down, or an MTU below 1280) before the neighbour was made (`ip6_finish_output2`, when
+/// `ndisc_constructor` finds no inet6_dev).
+const UDP6_ERRNOS: &[i32] = &[
+    libc::ENETUNREACH,
+    libc::EHOSTUNREACH,
+    libc::ENETDOWN,
+    libc::EADDRNOTAVAIL,
+    libc::ENOBUFS,
+    libc::EAGAIN,
+    libc::EINVAL,
+];
+
 // ------------------------------------------------------------------------------ threads
 
 struct TrafficSocks {
@@ -1123,7 +1136,7 @@ fn traffic(seed: u64, ifindex: [i32; 2], stop: Arc<AtomicBool>) -> Res<Tally> {
             let r = sendto(udp6, &p, &sa6);
             t.udp_sent += r.is_ok() as u64;
             let a = Allowed {
-                errnos: SOCKET_ERRNOS,
+                errnos: UDP6_ERRNOS,
                 must_fail: false,
             };
             t.record("udp6", "udp6-send", r, a);
@@ -1299,12 +1312,12 @@ fn churn(seed: u64, stop: Arc<AtomicBool>) -> Res<Tally> {
 /// 1. tx_packets(A) = rx_interrupts(B): every frame the driver sent raised one receive
 ///    interrupt on the peer (one critical section in snull);
 /// 2. tx_interrupts(A) + tx_lockups(A) = tx_packets(A);
-/// 3. 0 <= rx_packets(B) + rx_dropped(B) - tx_packets(A) <= softnet_dropped + downs(B): each
-///    frame sent reached B's stack or was dropped by B (alloc failure, or queued for a NAPI
-///    poll when B went down); the sysfs rx_dropped also counts, in the core, frames the
-///    backlog refused (all CPUs' softnet_stat drops) and, without NAPI, a frame handed to
-///    netif_rx just after B went down (at most one per down of B: A's transmits are
-///    serialised by its queue lock);
+/// 3. rx_packets(B) <= tx_packets(A) <= rx_packets(B) + rx_dropped(B): each frame sent was
+///    handed to B's stack (counted once, in rx_packets) or dropped by B (allocation failure,
+///    or queued for a NAPI poll when B went down). An inequality, because the sysfs
+///    rx_dropped also counts the core's drops of frames already counted in rx_packets: the
+///    ones no protocol takes (an 802.1Q frame with no VLAN device on top), the backlog's
+///    (softnet_stat), and a frame given to netif_rx just after B went down;
 /// 4. tx_packets(A) <= handed(A) <= tx_packets(A) + tx_dropped(A), where handed(A) is what
 ///    the tap saw the core hand to A's ndo_start_xmit: the driver sends or drops (peer down)
 ///    each of them; the sysfs tx_dropped also counts the core's own drops (frames queued
@@ -1322,8 +1335,6 @@ fn check_counters(
     problems: &mut Vec<String>,
 ) {
     let d = |i: usize, f: fn(&Counters) -> u64| f(&after.c[i]).wrapping_sub(f(&before.c[i]));
-    let softnet = after.softnet_dropped.wrapping_sub(before.softnet_dropped);
-    let mut excess_total = 0u64;
     for a in 0..2 {
         let b = 1 - a;
         let (na, nb) = (DEVS[a], DEVS[b]);
@@ -1354,28 +1365,18 @@ fn check_counters(
                 tx
             ),
         );
-        let arrived = d(b, |c| c.rx_packets) + d(b, |c| c.rx_dropped);
-        let excess = arrived.wrapping_sub(tx);
+        let (rx, rx_dropped) = (d(b, |c| c.rx_packets), d(b, |c| c.rx_dropped));
         check(
-            arrived >= tx && excess <= softnet + t.downs[b],
+            rx <= tx && tx <= rx + rx_dropped,
             format!(
-                "{} tx_packets {} vs {} rx_packets {} + rx_dropped {}: {} over, allowed 0..={} \
-                 (softnet drops {} + downs of {} {})",
+                "{} tx_packets {} not in {} rx_packets {} ..= rx_packets + rx_dropped {}",
                 na,
                 tx,
                 nb,
-                d(b, |c| c.rx_packets),
-                d(b, |c| c.rx_dropped),
-                arrived as i64 - tx as i64,
-                softnet + t.downs[b],
-                softnet,
-                nb,
-                t.downs[b]
+                rx,
+                rx + rx_dropped
             ),
         );
-        if arrived >= tx {
-            excess_total += excess;
-        }
         let tx_dropped = d(a, |c| c.tx_dropped);
         check(
             tx <= handed && handed <= tx + tx_dropped,
@@ -1408,14 +1409,6 @@ fn check_counters(
                 d(a, |c| c.tx_timeouts)
             ),
         );
-    }
-    if excess_total > softnet + t.downs[0] + t.downs[1] {
-        problems.push(format!(
-            "rx excess {} over both directions > softnet drops {} + downs {}",
-            excess_total,
-            softnet,
-            t.downs[0] + t.downs[1]
-        ));
     }
 }
 
