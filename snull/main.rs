@@ -45,7 +45,7 @@ module! {
         },
         timeout: i32 {
             default: 5,
-            description: "Transmit watchdog timeout in jiffies",
+            description: "Transmit watchdog timeout in jiffies (>= 1)",
         },
         use_napi: bool {
             default: false,
@@ -56,6 +56,32 @@ module! {
             description: "Transmit buffers per interface (1..=1024)",
         },
     },
+}
+
+/// The accepted values of the parameters. `pool_size` is the one that sizes memory: two pools of
+/// `pool_size` buffers of [`BUFFER_LEN`] bytes, and two receive queues of `2 * pool_size`
+/// entries, about 3 MiB at the most.
+const POOL_SIZE: core::ops::RangeInclusive<i32> = 1..=1024;
+/// `lockup`: 0 (never) or every Nth transmit.
+const LOCKUP: core::ops::RangeInclusive<i32> = 0..=i32::MAX;
+/// `timeout`: at least one jiffy.
+const TIMEOUT: core::ops::RangeInclusive<i32> = 1..=i32::MAX;
+
+/// Checks a module parameter against its range: out of it, says so in the kernel log and fails
+/// the load with `EINVAL`.
+fn param(name: &str, value: i32, range: core::ops::RangeInclusive<i32>) -> Result<usize> {
+    if !range.contains(&value) {
+        pr_err!(
+            "{}={} is out of range {}..={}\n",
+            name,
+            value,
+            range.start(),
+            range.end()
+        );
+        return Err(EINVAL);
+    }
+    // In range, so not negative.
+    usize::try_from(value).map_err(|_| EINVAL)
 }
 
 /// Room in a transmit buffer: a full frame plus an 802.1Q tag.
@@ -437,15 +463,9 @@ struct SnullModule {
 
 impl kernel::Module for SnullModule {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        let pool_size = usize::try_from(module_parameters::pool_size.value())
-            .ok()
-            .filter(|n| (1..=1024).contains(n))
-            .ok_or(EINVAL)?;
-        let lockup = u64::try_from(module_parameters::lockup.value()).map_err(|_| EINVAL)?;
-        let timeout = u32::try_from(module_parameters::timeout.value())
-            .ok()
-            .filter(|&t| t > 0)
-            .ok_or(EINVAL)?;
+        let pool_size = param("pool_size", module_parameters::pool_size.value(), POOL_SIZE)?;
+        let lockup = param("lockup", module_parameters::lockup.value(), LOCKUP)?;
+        let timeout = param("timeout", module_parameters::timeout.value(), TIMEOUT)?;
         let shared = Arc::pin_init(
             try_pin_init!(Shared {
                 wire <- new_spinlock_irq!(Wire {
@@ -453,7 +473,7 @@ impl kernel::Module for SnullModule {
                     devices: [None, None],
                 }),
                 use_napi: module_parameters::use_napi.value(),
-                lockup,
+                lockup: lockup as u64,
             }),
             GFP_KERNEL,
         )?;
@@ -464,7 +484,7 @@ impl kernel::Module for SnullModule {
                 // "\0SNUL0" and "\0SNUL1".
                 mac: [0x00, 0x53, 0x4e, 0x55, 0x4c, 0x30 + index as u8],
                 noarp: true,
-                watchdog_jiffies: Some(timeout),
+                watchdog_jiffies: Some(timeout as u32),
             };
             let shared = shared.clone();
             let data = try_pin_init!(SnullDev { index, shared });

@@ -173,11 +173,29 @@ pub trait NetDeviceOps: Sized + 'static {
 
 /// The private area of a device: the transmit function `ldd3_start_xmit` calls (at offset 0,
 /// where the C code looks for it), the NAPI context, then the driver's data.
+#[pin_data]
 #[repr(C)]
 struct PrivArea<T: NetDeviceOps> {
     head: b::ldd3_priv_head,
+    /// Zeroed until `netif_napi_add` (in [`Registration::new`]) sets it up in place.
+    #[pin]
     napi: Opaque<b::napi_struct>,
+    #[pin]
     data: T::Data,
+}
+
+impl<T: NetDeviceOps> PrivArea<T> {
+    /// An initialiser of the whole area: the head for `T`, NAPI zeroed, then `data`. If
+    /// `data` fails, nothing is left to drop (the head and NAPI have no destructor).
+    fn new(data: impl PinInit<T::Data, Error>) -> impl PinInit<Self, Error> {
+        try_pin_init!(Self {
+            head: b::ldd3_priv_head {
+                start_xmit: Some(OpsTables::<T>::start_xmit),
+            },
+            napi: Opaque::zeroed(),
+            data <- data,
+        })
+    }
 }
 
 /// A network device whose private data is `T::Data`, as the kernel hands it to the
@@ -693,20 +711,26 @@ impl<T: NetDeviceOps> Registration<T> {
         };
         let dev = NonNull::new(dev).ok_or(ENOMEM)?;
         let raw = dev.as_ptr();
+        // SAFETY: `raw` is a new device; `netdev_priv` is its private area, of the size we
+        // asked for.
+        let area = unsafe { b::ldd3_netdev_priv(raw) }.cast::<PrivArea<T>>();
         // SAFETY: `raw` is a new, unregistered device that only this function can reach; its
-        // private area is zeroed memory of the size of `PrivArea<T>`, aligned enough (the
-        // assertion above). `data` is initialised there in place: that memory does not move
-        // until `free_netdev`, and the data is dropped in place before (here on error, else in
-        // `drop`), so it stays pinned. Until `register_netdev` nothing calls the operations.
+        // private area `area` is memory of the size of `PrivArea<T>`, aligned enough (the
+        // assertion above), holding nothing yet: valid to initialise. It does not move until
+        // `free_netdev`, and the area is dropped in place before that (on error below, or in
+        // `drop`), so it stays pinned. On `Err` the initialiser has dropped whatever it had
+        // initialised, and we only free the memory (`free_netdev`), touching nothing in it.
+        // Until `register_netdev` nothing calls the operations.
+        if let Err(e) = unsafe { pin_init::raw_try_init(area, PrivArea::<T>::new(data)) } {
+            // SAFETY: The device was allocated above, never registered: `free_netdev` frees
+            // it (and its private area, which holds nothing to drop).
+            unsafe { b::free_netdev(raw) };
+            return Err(e);
+        }
+        // SAFETY: `raw` is a new, unregistered device that only this function can reach, its
+        // private area initialised above. The settings are plain fields and calls allowed
+        // before registration; until `register_netdev` nothing calls the operations.
         unsafe {
-            let area = b::ldd3_netdev_priv(raw).cast::<PrivArea<T>>();
-            (&raw mut (*area).head).write(b::ldd3_priv_head {
-                start_xmit: Some(OpsTables::<T>::start_xmit),
-            });
-            if let Err(e) = data.__init(&raw mut (*area).data) {
-                b::free_netdev(raw);
-                return Err(e);
-            }
             b::ldd3_eth_hw_addr_set(raw, config.mac.as_ptr());
             if config.noarp {
                 (*raw).flags |= b::net_device_flags_IFF_NOARP;
@@ -724,7 +748,8 @@ impl<T: NetDeviceOps> Registration<T> {
                 );
             }
             if let Err(e) = to_result(b::register_netdev(raw)) {
-                ptr::drop_in_place(&raw mut (*area).data);
+                // Not registered: no operation runs or will run; drop the area we initialised.
+                ptr::drop_in_place(area);
                 b::free_netdev(raw);
                 return Err(e);
             }
@@ -753,8 +778,7 @@ impl<T: NetDeviceOps> Drop for Registration<T> {
         // (which also deletes NAPI).
         unsafe {
             b::unregister_netdev(raw);
-            let area = b::ldd3_netdev_priv(raw).cast::<PrivArea<T>>();
-            ptr::drop_in_place(&raw mut (*area).data);
+            ptr::drop_in_place(b::ldd3_netdev_priv(raw).cast::<PrivArea<T>>());
             b::free_netdev(raw);
         }
     }

@@ -99,12 +99,25 @@ t_load() {
 
 t_params() {
 	if mod_loaded snull; then mod_unload snull; fi
-	for p in pool_size=0 pool_size=1025 pool_size=-1 timeout=0 lockup=-1; do
+	# Out of range (README: pool_size 1..=1024, timeout >= 1, lockup >= 0): EINVAL, and the
+	# kernel log names the parameter and its range.
+	for p in pool_size=0:1..=1024 pool_size=1025:1..=1024 pool_size=-1:1..=1024 \
+		pool_size=2147483647:1..=1024 timeout=0:1..=2147483647 timeout=-5:1..=2147483647 \
+		lockup=-1:0..=2147483647; do
+		_range=${p#*:}
+		p=${p%%:*}
+		kmsg "insmod snull $p"
 		_o=$(insmod "$LDD3_MODULES/snull.ko" "$p" 2>&1) && fail "insmod snull $p succeeded"
 		assert_contains "$_o" "Invalid argument" "insmod snull $p"
+		assert_contains "$(dmesg | sed -n '/ldd3-test: insmod snull '"$p"'$/,$p')" \
+			"snull: $p is out of range $_range" "kernel log after insmod snull $p"
 		! mod_loaded snull || fail "snull loaded with $p"
 		[ ! -e /sys/class/net/sn0 ] || fail "sn0 left behind by insmod $p"
 	done
+	# Not even an int: the kernel's parameter parser refuses it.
+	_o=$(insmod "$LDD3_MODULES/snull.ko" pool_size=4294967296 2>&1) && fail "insmod snull pool_size=4294967296 succeeded"
+	assert_contains "$_o" "Invalid argument" "insmod snull pool_size=4294967296"
+	! mod_loaded snull || fail "snull loaded with pool_size=4294967296"
 	for p in pool_size=1 pool_size=1024; do
 		fresh "$p"
 		setup_ip
@@ -407,6 +420,28 @@ t_tcp() { # NAPI
 	mod_unload snull
 }
 
+# The packet fuzzer (ldd3test fuzz-net, README): 20 s of raw frames, malformed IPv4, IPv6,
+# UDP and ICMP while MTU, MAC and links churn; it checks every errno, the counters and a final
+# ping itself. The seed is new each run and printed (rerun one with the same seed); its parity
+# picks NAPI or netif_rx.
+t_fuzz() {
+	_seed=$(($(date +%s) % 1000000))
+	_napi=$((_seed % 2))
+	echo "fuzz-net seed $_seed, use_napi=$_napi"
+	# A watchdog of 1 s: a vCPU stalled by TCG must not look like a transmit timeout.
+	fresh use_napi=$_napi timeout=250
+	setup_ip
+	_rc=0
+	ldd3test fuzz-net --seed "$_seed" --seconds 20 >"$T_TMP/fuzz" 2>&1 || _rc=$?
+	cat "$T_TMP/fuzz"
+	[ "$_rc" -eq 0 ] || fail "fuzz-net --seed $_seed (use_napi=$_napi) exit $_rc: $(grep -m 3 FAIL "$T_TMP/fuzz" | tr '\n' ' ')"
+	assert_eq "seed=$_seed" "$(head -n 1 "$T_TMP/fuzz")" "first line"
+	assert_contains "$(tail -n 1 "$T_TMP/fuzz")" "fuzz-net: ok (seed=$_seed)" "last line"
+	# Afterwards, the book's pings still work both ways, full-size too.
+	all_pings
+	mod_unload snull
+}
+
 t_cleanup() {
 	if mod_loaded snull; then mod_unload snull; fi
 	! mod_loaded snull
@@ -427,4 +462,5 @@ test_case ipv6-passes t_ipv6_passes
 test_case mtu t_mtu
 test_case ethtool t_ethtool
 test_case mac t_mac
+test_case fuzz t_fuzz
 test_case cleanup t_cleanup

@@ -326,6 +326,78 @@ mod net_tests {
         assert_eq!(dev.stats().rx_dropped, before + 2);
     }
 
+    /// Counts its drops, to see what a failed or finished registration drops.
+    struct Counted;
+
+    static DROPS: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
+
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            DROPS.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    /// Private data in two parts, the second of which may fail to initialise.
+    #[pin_data]
+    struct TwoParts {
+        first: Counted,
+        second: Counted,
+    }
+
+    struct Parts;
+
+    #[vtable]
+    impl NetDeviceOps for Parts {
+        type Data = TwoParts;
+
+        fn open(_dev: &RtnlNetDevice<Self>) -> Result {
+            Ok(())
+        }
+
+        fn stop(_dev: &RtnlNetDevice<Self>) -> Result {
+            Ok(())
+        }
+
+        fn start_xmit(_skb: TxSkb, _dev: &NetDevice<Self>) -> Transmit {
+            Transmit::Done
+        }
+    }
+
+    fn drops() -> usize {
+        DROPS.load(core::sync::atomic::Ordering::Relaxed)
+    }
+
+    #[test]
+    fn data_init_failure() {
+        // The second part fails: the error comes back, the first part is dropped once, the
+        // second (never made) not at all, and the device is freed (kmemleak would see it).
+        let before = drops();
+        let fail = |e: Error| -> Result<Counted> { Err(e) };
+        let reg = Registration::<Parts>::new(
+            c"ldd3kf%d",
+            &CONFIG,
+            try_pin_init!(TwoParts {
+                first: Counted,
+                second: fail(ENOSPC)?,
+            }),
+        );
+        assert_eq!(reg.err(), Some(ENOSPC));
+        assert_eq!(drops(), before + 1);
+        // A good one drops both parts exactly once, when unregistered.
+        let reg = Registration::<Parts>::new(
+            c"ldd3kf%d",
+            &CONFIG,
+            try_pin_init!(TwoParts {
+                first: Counted,
+                second: Counted,
+            }),
+        );
+        assert!(reg.is_ok());
+        assert_eq!(drops(), before + 1);
+        drop(reg);
+        assert_eq!(drops(), before + 3);
+    }
+
     #[test]
     fn long_name_refused() {
         // alloc_netdev_mqs() would BUG() on a name of 16 bytes or more.

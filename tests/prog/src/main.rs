@@ -13,6 +13,7 @@
 
 mod data;
 mod errno;
+mod fuzznet;
 mod ioctl;
 mod mmap;
 mod net;
@@ -225,6 +226,7 @@ const COMMANDS: &[(&str, &str, CmdFn)] = &[
     ),
     ("udp-flood", net::UDP_FLOOD_USAGE, net::cmd_udp_flood),
     ("stall-copy", uffd::STALL_COPY_USAGE, uffd::cmd_stall_copy),
+    ("fuzz-net", fuzznet::USAGE, fuzznet::cmd_fuzz_net),
 ];
 
 /// Runs `args[0]` as a subcommand with the rest as its arguments.
