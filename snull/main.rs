@@ -19,17 +19,40 @@ use kernel::{
     new_spinlock_irq,
     prelude::*,
     str::CStr,
-    sync::{aref::ARef, Arc, SpinLockIrq},
+    sync::{
+        Arc,
+        SpinLockIrq, //
+    }, //
 };
 
 #[allow(unsafe_code)]
 #[path = "../common/lib.rs"]
 pub mod common;
+mod hw;
 mod packet;
 
 use common::net::{
-    DeviceConfig, DriverInfo, LinkStats, NapiPoll, NetDevice, NetDeviceOps, Registration,
-    RtnlNetDevice, RxSkb, SkBuffRef, Transmit, TxSkb, ETH_ALEN, ETH_FRAME_LEN,
+    DeviceConfig,
+    DriverInfo,
+    LinkStats,
+    NapiPoll,
+    NetDevice,
+    NetDeviceOps,
+    Registration,
+    RtnlNetDevice,
+    RxSkb,
+    SkBuffRef,
+    Transmit,
+    TxSkb,
+    ETH_ALEN, //
+};
+use hw::{
+    Buffer,
+    Counters,
+    Port,
+    RxInterrupt,
+    Transmitted,
+    Wire, //
 };
 
 module! {
@@ -59,7 +82,7 @@ module! {
 }
 
 /// The accepted values of the parameters. `pool_size` is the one that sizes memory: two pools of
-/// `pool_size` buffers of [`BUFFER_LEN`] bytes, and two receive queues of `2 * pool_size`
+/// `pool_size` buffers of [`hw::BUFFER_LEN`] bytes, and two receive queues of `2 * pool_size`
 /// entries, about 3 MiB at the most.
 const POOL_SIZE: core::ops::RangeInclusive<i32> = 1..=1024;
 /// `lockup`: 0 (never) or every Nth transmit.
@@ -84,89 +107,6 @@ fn param(name: &str, value: i32, range: core::ops::RangeInclusive<i32>) -> Resul
     usize::try_from(value).map_err(|_| EINVAL)
 }
 
-/// Room in a transmit buffer: a full frame plus an 802.1Q tag.
-const BUFFER_LEN: usize = ETH_FRAME_LEN + 4;
-
-/// The `ethtool -S` counters, in [`Counters`] order.
-const STAT_NAMES: [&CStr; 5] = [
-    c"rx_interrupts",
-    c"tx_interrupts",
-    c"tx_lockups",
-    c"tx_timeouts",
-    c"pool_exhausted",
-];
-
-/// Events counted for `ethtool -S`.
-#[derive(Default)]
-struct Counters {
-    rx_interrupts: u64,
-    tx_interrupts: u64,
-    tx_lockups: u64,
-    tx_timeouts: u64,
-    pool_exhausted: u64,
-}
-
-/// A transmit buffer holding one frame.
-struct Buffer {
-    data: KVec<u8>,
-    /// The interface whose pool the buffer belongs to.
-    owner: usize,
-}
-
-/// The simulated hardware state of one interface.
-struct Port {
-    /// Free transmit buffers.
-    pool: KVec<Buffer>,
-    /// Frames received and not yet handed to the stack (NAPI mode).
-    rx_queue: KVec<Buffer>,
-    /// Whether receive interrupts are enabled (off while a NAPI poll is pending).
-    rx_int_enabled: bool,
-    /// A frame whose transmit-done interrupt was lost (`lockup`), freed by the watchdog.
-    lost_tx: Option<TxSkb>,
-    stats: LinkStats,
-    counters: Counters,
-}
-
-impl Port {
-    fn new(owner: usize, pool_size: usize) -> Result<Self> {
-        let mut pool = KVec::with_capacity(pool_size, GFP_KERNEL)?;
-        for _ in 0..pool_size {
-            let data = KVec::with_capacity(BUFFER_LEN, GFP_KERNEL)?;
-            pool.push(Buffer { data, owner }, GFP_KERNEL)?;
-        }
-        Ok(Self {
-            pool,
-            // Both ports' buffers can end up queued here.
-            rx_queue: KVec::with_capacity(2 * pool_size, GFP_KERNEL)?,
-            rx_int_enabled: true,
-            lost_tx: None,
-            stats: LinkStats::default(),
-            counters: Counters::default(),
-        })
-    }
-}
-
-/// The state of both interfaces: the "hardware" between them, under one lock.
-struct Wire {
-    ports: [Port; 2],
-    /// The interfaces, once registered; emptied before they are unregistered.
-    devices: [Option<ARef<NetDevice<Snull>>>; 2],
-}
-
-impl Wire {
-    /// Takes `buffer` back into its owner's pool; returns the owner if its queue must be woken.
-    fn recycle(&mut self, mut buffer: Buffer) -> Option<ARef<NetDevice<Snull>>> {
-        let owner = buffer.owner;
-        buffer.data.clear();
-        // Cannot fail: the pool has room for all of its buffers.
-        let _ = self.ports[owner].pool.push(buffer, GFP_ATOMIC);
-        self.devices[owner]
-            .as_ref()
-            .filter(|dev| dev.queue_stopped() && self.ports[owner].lost_tx.is_none())
-            .cloned()
-    }
-}
-
 /// The private data of sn0 and sn1.
 #[pin_data]
 struct SnullDev {
@@ -174,13 +114,11 @@ struct SnullDev {
     shared: Arc<Shared>,
 }
 
-/// What both interfaces share.
+/// What both interfaces share: the hardware, under one lock taken with interrupts off.
 #[pin_data]
 struct Shared {
     #[pin]
     wire: SpinLockIrq<Wire>,
-    use_napi: bool,
-    lockup: u64,
 }
 
 /// Builds a receive skb on `dev` holding `frame`.
@@ -198,17 +136,17 @@ fn rx_skb(dev: &NetDevice<Snull>, frame: &[u8]) -> Result<RxSkb> {
 struct Snull;
 
 impl Snull {
-    /// Receive "interrupt" on `dev` for `buffer`, after the wire lock is dropped: hands the
-    /// frame to the stack (at once from a NAPI poll, else through the backlog) and gives the
-    /// buffer back to its pool.
-    fn deliver(
+    /// C `snull_rx`, the receive "interrupt" on `dev` for `buffer`, with the wire lock
+    /// dropped: hands the frame to the stack (at once from a NAPI poll, else through the
+    /// backlog) and gives the buffer back to its pool.
+    fn rx(
         shared: &Shared,
         dev: &NetDevice<Snull>,
         buffer: Buffer,
         napi: Option<&mut NapiPoll<'_, Snull>>,
     ) {
-        let skb = rx_skb(dev, &buffer.data);
-        let len = buffer.data.len() as u64;
+        let skb = rx_skb(dev, buffer.frame());
+        let len = buffer.frame().len() as u64;
         let mut wire = shared.wire.lock();
         let port = &mut wire.ports[dev.data().index];
         match skb {
@@ -231,6 +169,24 @@ impl Snull {
             owner.wake_queue();
         }
     }
+
+    /// C `snull_interrupt` (and `snull_napi_interrupt`), for the receive interrupt that a
+    /// transmission raised on `peer`.
+    fn rx_interrupt(shared: &Shared, peer: &NetDevice<Snull>, rx: RxInterrupt) {
+        match rx {
+            RxInterrupt::Deliver(buffer) => Self::rx(shared, peer, buffer, None),
+            // False if it was scheduled already, or the peer is going down: nothing to do.
+            RxInterrupt::SchedulePoll => {
+                peer.napi_schedule();
+            }
+            RxInterrupt::Masked => {}
+        }
+    }
+
+    /// C `snull_interrupt`, for a transmit-done interrupt: the frame is sent, free it.
+    fn tx_done_interrupt(skb: TxSkb) {
+        skb.consume();
+    }
 }
 
 #[vtable]
@@ -245,128 +201,48 @@ impl NetDeviceOps for Snull {
     fn stop(dev: &RtnlNetDevice<Self>) -> Result {
         dev.stop_queue();
         // Frames still queued for this interface are lost; their buffers go home.
-        let shared = &dev.data().shared;
-        let mut wake = KVec::new();
-        let mut wire = shared.wire.lock();
-        let index = dev.data().index;
-        wire.ports[index].rx_int_enabled = true;
-        while let Some(buffer) = wire.ports[index].rx_queue.pop() {
-            wire.ports[index].stats.rx_dropped += 1;
-            if let Some(owner) = wire.recycle(buffer) {
-                let _ = wake.push(owner, GFP_ATOMIC);
-            }
-        }
-        drop(wire);
+        let wake = dev.data().shared.wire.lock().flush_rx(dev.data().index);
         for owner in wake {
             owner.wake_queue();
         }
         Ok(())
     }
 
+    /// C `snull_tx`: the frame goes to the hardware, whose interrupts are then handled with
+    /// the wire lock dropped.
     fn start_xmit(skb: TxSkb, dev: &NetDevice<Self>) -> Transmit {
         let shared = &dev.data().shared;
-        let index = dev.data().index;
-        let len = skb.data().len();
-        let mut wire = shared.wire.lock();
-        // The other end of the wire: a frame nobody listens to is dropped.
-        let peer_index = 1 - index;
-        let peer = wire.devices[peer_index].clone().filter(|peer| peer.is_up());
-        let Some(peer) = peer else {
-            wire.ports[index].stats.tx_dropped += 1;
-            return Transmit::Done;
-        };
-        if !(packet::ETH_HLEN..=BUFFER_LEN).contains(&len) {
-            wire.ports[index].stats.tx_dropped += 1;
-            return Transmit::Done;
-        }
-        let Some(mut buffer) = wire.ports[index].pool.pop() else {
-            // Cannot happen while the queue is stopped on the last buffer; be safe anyway.
-            dev.stop_queue();
-            return Transmit::Busy(skb);
-        };
-        // Cannot fail: the buffer has room for BUFFER_LEN bytes.
-        let _ = buffer.data.extend_from_slice(skb.data(), GFP_ATOMIC);
-        packet::flip_ipv4(&mut buffer.data);
-
-        let port = &mut wire.ports[index];
-        port.stats.tx_packets += 1;
-        port.stats.tx_bytes += len as u64;
-        if port.pool.is_empty() {
-            port.counters.pool_exhausted += 1;
-            dev.stop_queue();
-        }
-
-        // Transmit-done interrupt, unless `lockup` loses this one.
-        let lost = shared.lockup != 0 && port.stats.tx_packets % shared.lockup == 0;
-        if lost {
-            port.counters.tx_lockups += 1;
-            dev.stop_queue();
-        } else {
-            port.counters.tx_interrupts += 1;
-        }
-
-        // Receive interrupt on the peer: queued for its NAPI poll, or delivered at once.
-        let port = &mut wire.ports[peer_index];
-        port.counters.rx_interrupts += 1;
-        let mut now = None;
-        let mut schedule = false;
-        if shared.use_napi {
-            // Cannot fail: room for every buffer of both pools.
-            let _ = port.rx_queue.push(buffer, GFP_ATOMIC);
-            if port.rx_int_enabled {
-                port.rx_int_enabled = false;
-                schedule = true;
+        let sent = shared.wire.lock().transmit(dev, dev.data().index, skb);
+        match sent {
+            Transmitted::Dropped => Transmit::Done,
+            Transmitted::Busy(skb) => Transmit::Busy(skb),
+            Transmitted::Sent { tx_done, peer, rx } => {
+                if let Some(skb) = tx_done {
+                    Self::tx_done_interrupt(skb);
+                }
+                Self::rx_interrupt(shared, &peer, rx);
+                Transmit::Done
             }
-        } else {
-            now = Some(buffer);
         }
-        let done = if lost {
-            wire.ports[index].lost_tx.replace(skb)
-        } else {
-            Some(skb)
-        };
-        drop(wire);
-        // Frees the skb of a completed transmission.
-        if let Some(done) = done {
-            done.consume();
-        }
-
-        if let Some(buffer) = now {
-            Self::deliver(shared, &peer, buffer, None);
-        } else if schedule {
-            peer.napi_schedule();
-        }
-        Transmit::Done
     }
 
+    /// C `snull_poll`: up to `budget` queued frames to the stack, then receive interrupts on
+    /// again once the queue is empty.
     fn napi_poll(napi: &mut NapiPoll<'_, Self>, budget: i32) -> i32 {
         let dev = napi.device();
         let shared = &dev.data().shared;
         let index = dev.data().index;
         let mut done = 0;
         while done < budget {
-            let buffer = {
-                let mut wire = shared.wire.lock();
-                let queue = &mut wire.ports[index].rx_queue;
-                if queue.is_empty() {
-                    break;
-                }
-                queue.remove(0).ok()
+            let Some(buffer) = shared.wire.lock().next_rx(index) else {
+                break;
             };
-            let Some(buffer) = buffer else { break };
-            Self::deliver(shared, dev, buffer, Some(&mut *napi));
+            Self::rx(shared, dev, buffer, Some(&mut *napi));
             done += 1;
         }
-        if done < budget && napi.complete_done(done) {
-            // Re-enable receive interrupts; one that came in meanwhile reschedules the poll.
-            let mut wire = shared.wire.lock();
-            let port = &mut wire.ports[index];
-            let pending = !port.rx_queue.is_empty();
-            port.rx_int_enabled = !pending;
-            drop(wire);
-            if pending {
-                dev.napi_schedule();
-            }
+        if done < budget && napi.complete_done(done) && shared.wire.lock().poll_done(index) {
+            // A frame came in while receive interrupts were off.
+            dev.napi_schedule();
         }
         done
     }
@@ -375,17 +251,12 @@ impl NetDeviceOps for Snull {
         *stats = dev.data().shared.wire.lock().ports[dev.data().index].stats;
     }
 
+    /// C `snull_tx_timeout`.
     fn tx_timeout(dev: &NetDevice<Self>, _txqueue: u32) {
-        let mut wire = dev.data().shared.wire.lock();
-        let port = &mut wire.ports[dev.data().index];
-        port.counters.tx_timeouts += 1;
-        port.stats.tx_errors += 1;
-        // The lost transmit-done interrupt, at last: free the frame.
-        let lost = port.lost_tx.take();
-        let has_buffer = !port.pool.is_empty();
-        drop(wire);
+        let (lost, has_buffer) = dev.data().shared.wire.lock().timeout(dev.data().index);
+        // The lost transmit-done interrupt, at last.
         if let Some(skb) = lost {
-            skb.consume();
+            Self::tx_done_interrupt(skb);
         }
         dev.info(fmt!("transmit timeout, restarting the queue\n"));
         if has_buffer {
@@ -436,20 +307,14 @@ impl NetDeviceOps for Snull {
     }
 
     fn ethtool_stat_names() -> &'static [&'static CStr] {
-        &STAT_NAMES
+        &Counters::NAMES
     }
 
     fn ethtool_stats(dev: &NetDevice<Self>, values: &mut [u64]) {
-        let wire = dev.data().shared.wire.lock();
-        let c = &wire.ports[dev.data().index].counters;
-        let all = [
-            c.rx_interrupts,
-            c.tx_interrupts,
-            c.tx_lockups,
-            c.tx_timeouts,
-            c.pool_exhausted,
-        ];
-        for (value, counter) in values.iter_mut().zip(all) {
+        let counters = dev.data().shared.wire.lock().ports[dev.data().index]
+            .counters
+            .values();
+        for (value, counter) in values.iter_mut().zip(counters) {
             *value = counter;
         }
     }
@@ -466,14 +331,15 @@ impl kernel::Module for SnullModule {
         let pool_size = param("pool_size", module_parameters::pool_size.value(), POOL_SIZE)?;
         let lockup = param("lockup", module_parameters::lockup.value(), LOCKUP)?;
         let timeout = param("timeout", module_parameters::timeout.value(), TIMEOUT)?;
+        let use_napi = module_parameters::use_napi.value();
         let shared = Arc::pin_init(
             try_pin_init!(Shared {
                 wire <- new_spinlock_irq!(Wire {
                     ports: [Port::new(0, pool_size)?, Port::new(1, pool_size)?],
                     devices: [None, None],
+                    use_napi,
+                    lockup: lockup as u64,
                 }),
-                use_napi: module_parameters::use_napi.value(),
-                lockup: lockup as u64,
             }),
             GFP_KERNEL,
         )?;
@@ -500,7 +366,7 @@ impl kernel::Module for SnullModule {
         pr_info!(
             "sn0 and sn1 up, {} buffers each{}\n",
             pool_size,
-            if shared.use_napi { ", NAPI" } else { "" }
+            if use_napi { ", NAPI" } else { "" }
         );
         Ok(Self { shared, devices })
     }

@@ -20,17 +20,27 @@ use bindings as b;
 use core::{
     fmt,
     marker::PhantomData,
-    mem::{align_of, size_of},
+    mem::{
+        align_of,
+        size_of, //
+    },
     ops::Deref,
     ptr,
-    ptr::NonNull,
+    ptr::NonNull, //
 };
 use kernel::{
-    error::{from_result, to_result, VTABLE_DEFAULT_ERROR},
+    error::{
+        from_result,
+        to_result,
+        VTABLE_DEFAULT_ERROR, //
+    },
     prelude::*,
     str::CStr,
-    sync::aref::{ARef, AlwaysRefCounted},
-    types::Opaque,
+    sync::aref::{
+        ARef,
+        AlwaysRefCounted, //
+    },
+    types::Opaque, //
 };
 use pin_init::PinInit;
 

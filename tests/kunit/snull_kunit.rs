@@ -33,7 +33,12 @@ impl kernel::Module for SnullTest {
 
 #[kunit_tests(snull_packet)]
 mod tests {
-    use super::packet::{flip_ipv4, ip_checksum, ETH_HLEN, ETH_P_IP};
+    use super::packet::{
+        flip_ipv4,
+        ip_checksum,
+        ETH_HLEN,
+        ETH_P_IP, //
+    };
     use kernel::prelude::*;
 
     /// sn0's and sn1's MACs: a frame from sn0 to sn1.
@@ -239,8 +244,14 @@ mod tests {
 #[kunit_tests(snull_net)]
 mod net_tests {
     use super::common::net::{
-        DeviceConfig, NetDevice, NetDeviceOps, Registration, RtnlNetDevice, Transmit, TxSkb,
-        ETH_HLEN,
+        DeviceConfig,
+        NetDevice,
+        NetDeviceOps,
+        Registration,
+        RtnlNetDevice,
+        Transmit,
+        TxSkb,
+        ETH_HLEN, //
     };
     use kernel::prelude::*;
 

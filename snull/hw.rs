@@ -1,0 +1,267 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The simulated hardware of snull (LDD3's `snull_hw_tx` and the device's registers): a pool of
+//! transmit buffers per interface, the wire between the two, and the interrupts it raises.
+//!
+//! Everything here runs under the wire lock and calls nothing of the network stack but the
+//! queue flow control. What must happen with the lock dropped (freeing a sent frame, handing a
+//! received one to the stack, scheduling a poll, waking a queue) comes back to the driver as a
+//! value: [`Transmitted`], [`RxInterrupt`], the devices to wake.
+
+use super::{
+    packet,
+    Snull, //
+};
+use kernel::{
+    prelude::*,
+    sync::aref::ARef, //
+};
+
+use super::common::net::{
+    LinkStats,
+    NetDevice,
+    TxSkb,
+    ETH_FRAME_LEN, //
+};
+
+/// Room in a transmit buffer: a full frame plus an 802.1Q tag.
+pub(crate) const BUFFER_LEN: usize = ETH_FRAME_LEN + 4;
+
+/// Events counted for `ethtool -S`, named by [`Counters::NAMES`].
+#[derive(Default)]
+pub(crate) struct Counters {
+    rx_interrupts: u64,
+    tx_interrupts: u64,
+    tx_lockups: u64,
+    tx_timeouts: u64,
+    pool_exhausted: u64,
+}
+
+impl Counters {
+    /// The `ethtool -S` names, in [`Counters::values`] order.
+    pub(crate) const NAMES: [&'static CStr; 5] = [
+        c"rx_interrupts",
+        c"tx_interrupts",
+        c"tx_lockups",
+        c"tx_timeouts",
+        c"pool_exhausted",
+    ];
+
+    /// The counters, in [`Counters::NAMES`] order.
+    pub(crate) fn values(&self) -> [u64; 5] {
+        [
+            self.rx_interrupts,
+            self.tx_interrupts,
+            self.tx_lockups,
+            self.tx_timeouts,
+            self.pool_exhausted,
+        ]
+    }
+}
+
+/// A transmit buffer holding one frame.
+pub(crate) struct Buffer {
+    data: KVec<u8>,
+    /// The interface whose pool the buffer belongs to.
+    owner: usize,
+}
+
+impl Buffer {
+    /// The frame.
+    pub(crate) fn frame(&self) -> &[u8] {
+        &self.data
+    }
+}
+
+/// The simulated hardware state of one interface.
+pub(crate) struct Port {
+    /// Free transmit buffers.
+    pool: KVec<Buffer>,
+    /// Frames received and not yet handed to the stack (NAPI mode).
+    rx_queue: KVec<Buffer>,
+    /// Whether receive interrupts are enabled (off while a NAPI poll is pending).
+    rx_int_enabled: bool,
+    /// A frame whose transmit-done interrupt was lost (`lockup`), freed by the watchdog.
+    lost_tx: Option<TxSkb>,
+    /// The interface statistics (`ip -s link`).
+    pub(crate) stats: LinkStats,
+    /// The `ethtool -S` counters.
+    pub(crate) counters: Counters,
+}
+
+impl Port {
+    /// A port with `pool_size` buffers of its own, for interface `owner`.
+    pub(crate) fn new(owner: usize, pool_size: usize) -> Result<Self> {
+        let mut pool = KVec::with_capacity(pool_size, GFP_KERNEL)?;
+        for _ in 0..pool_size {
+            let data = KVec::with_capacity(BUFFER_LEN, GFP_KERNEL)?;
+            pool.push(Buffer { data, owner }, GFP_KERNEL)?;
+        }
+        Ok(Self {
+            pool,
+            // Both ports' buffers can end up queued here.
+            rx_queue: KVec::with_capacity(2 * pool_size, GFP_KERNEL)?,
+            rx_int_enabled: true,
+            lost_tx: None,
+            stats: LinkStats::default(),
+            counters: Counters::default(),
+        })
+    }
+}
+
+/// What the receive interrupt a transmission raised on the peer asks of its driver.
+pub(crate) enum RxInterrupt {
+    /// Hand this frame to the stack now (C `snull_rx`).
+    Deliver(Buffer),
+    /// Schedule the peer's NAPI poll, which takes the queued frames (C `snull_napi_interrupt`).
+    SchedulePoll,
+    /// Nothing: a poll is already pending and will find the frame queued.
+    Masked,
+}
+
+/// What became of a frame given to [`Wire::transmit`].
+pub(crate) enum Transmitted {
+    /// Dropped and counted: nobody listens at the other end, or it is no Ethernet frame.
+    Dropped,
+    /// No free buffer: the queue is stopped and the frame goes back to the stack.
+    Busy(TxSkb),
+    /// On the wire. `tx_done` is the frame whose transmit-done interrupt came (`None` when
+    /// `lockup` lost it: the watchdog frees it), `rx` the peer's receive interrupt.
+    Sent {
+        tx_done: Option<TxSkb>,
+        peer: ARef<NetDevice<Snull>>,
+        rx: RxInterrupt,
+    },
+}
+
+/// The state of both interfaces: the "hardware" between them, under one lock.
+pub(crate) struct Wire {
+    pub(crate) ports: [Port; 2],
+    /// The interfaces, once registered; emptied before they are unregistered.
+    pub(crate) devices: [Option<ARef<NetDevice<Snull>>>; 2],
+    /// Whether received frames wait for a NAPI poll (`use_napi`).
+    pub(crate) use_napi: bool,
+    /// Lose the transmit-done interrupt of every `lockup`th frame (0: never).
+    pub(crate) lockup: u64,
+}
+
+impl Wire {
+    /// C `snull_hw_tx`: copies `skb` from interface `index` into one of its buffers, flips the
+    /// addresses (see `packet.rs`) and puts it on the wire to the peer; stops `dev`'s queue
+    /// when the pool runs dry or the transmit-done interrupt is lost.
+    pub(crate) fn transmit(
+        &mut self,
+        dev: &NetDevice<Snull>,
+        index: usize,
+        skb: TxSkb,
+    ) -> Transmitted {
+        let len = skb.data().len();
+        let peer_index = 1 - index;
+        let peer = self.devices[peer_index].clone().filter(|peer| peer.is_up());
+        let Some(peer) = peer else {
+            self.ports[index].stats.tx_dropped += 1;
+            return Transmitted::Dropped;
+        };
+        if !(packet::ETH_HLEN..=BUFFER_LEN).contains(&len) {
+            self.ports[index].stats.tx_dropped += 1;
+            return Transmitted::Dropped;
+        }
+        let port = &mut self.ports[index];
+        let Some(mut buffer) = port.pool.pop() else {
+            // Cannot happen while the queue is stopped on the last buffer; be safe anyway.
+            dev.stop_queue();
+            return Transmitted::Busy(skb);
+        };
+        // Cannot fail: the buffer has room for BUFFER_LEN bytes.
+        let _ = buffer.data.extend_from_slice(skb.data(), GFP_ATOMIC);
+        packet::flip_ipv4(&mut buffer.data);
+        port.stats.tx_packets += 1;
+        port.stats.tx_bytes += len as u64;
+        if port.pool.is_empty() {
+            port.counters.pool_exhausted += 1;
+            dev.stop_queue();
+        }
+
+        // Transmit-done interrupt, unless `lockup` loses this one.
+        let tx_done = if self.lockup != 0 && port.stats.tx_packets % self.lockup == 0 {
+            port.counters.tx_lockups += 1;
+            dev.stop_queue();
+            port.lost_tx.replace(skb)
+        } else {
+            port.counters.tx_interrupts += 1;
+            Some(skb)
+        };
+
+        // Receive interrupt on the peer: a frame to deliver at once, or one queued for its
+        // NAPI poll.
+        let port = &mut self.ports[peer_index];
+        port.counters.rx_interrupts += 1;
+        let rx = if !self.use_napi {
+            RxInterrupt::Deliver(buffer)
+        } else {
+            // Cannot fail: room for every buffer of both pools.
+            let _ = port.rx_queue.push(buffer, GFP_ATOMIC);
+            if port.rx_int_enabled {
+                port.rx_int_enabled = false;
+                RxInterrupt::SchedulePoll
+            } else {
+                RxInterrupt::Masked
+            }
+        };
+        Transmitted::Sent { tx_done, peer, rx }
+    }
+
+    /// Takes `buffer` back into its owner's pool; returns the owner if its queue must be woken.
+    pub(crate) fn recycle(&mut self, mut buffer: Buffer) -> Option<ARef<NetDevice<Snull>>> {
+        let owner = buffer.owner;
+        buffer.data.clear();
+        // Cannot fail: the pool has room for all of its buffers.
+        let _ = self.ports[owner].pool.push(buffer, GFP_ATOMIC);
+        self.devices[owner]
+            .as_ref()
+            .filter(|dev| dev.queue_stopped() && self.ports[owner].lost_tx.is_none())
+            .cloned()
+    }
+
+    /// The next frame queued for interface `index`'s NAPI poll.
+    pub(crate) fn next_rx(&mut self, index: usize) -> Option<Buffer> {
+        let queue = &mut self.ports[index].rx_queue;
+        if queue.is_empty() {
+            return None;
+        }
+        queue.remove(0).ok()
+    }
+
+    /// The NAPI poll of interface `index` is complete: receive interrupts are enabled again,
+    /// unless a frame came in meanwhile, in which case the poll must be scheduled again
+    /// (returns `true`).
+    pub(crate) fn poll_done(&mut self, index: usize) -> bool {
+        let port = &mut self.ports[index];
+        let pending = !port.rx_queue.is_empty();
+        port.rx_int_enabled = !pending;
+        pending
+    }
+
+    /// Interface `index` went down: frames still queued for it are lost (counted), their
+    /// buffers go home. Returns the devices whose queues must be woken.
+    pub(crate) fn flush_rx(&mut self, index: usize) -> KVec<ARef<NetDevice<Snull>>> {
+        let mut wake = KVec::new();
+        self.ports[index].rx_int_enabled = true;
+        while let Some(buffer) = self.ports[index].rx_queue.pop() {
+            self.ports[index].stats.rx_dropped += 1;
+            if let Some(owner) = self.recycle(buffer) {
+                let _ = wake.push(owner, GFP_ATOMIC);
+            }
+        }
+        wake
+    }
+
+    /// The watchdog fired on interface `index`: counts it, and gives back the frame whose
+    /// transmit-done interrupt was lost, if any, and whether a buffer is free to go on with.
+    pub(crate) fn timeout(&mut self, index: usize) -> (Option<TxSkb>, bool) {
+        let port = &mut self.ports[index];
+        port.counters.tx_timeouts += 1;
+        port.stats.tx_errors += 1;
+        (port.lost_tx.take(), !port.pool.is_empty())
+    }
+}
