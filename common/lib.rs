@@ -1,7 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Safe wrappers over the kernel interfaces the LDD3 drivers need and the 7.3 `kernel` crate
-//! does not wrap: char device regions and cdevs, `file_operations`.
+//! does not wrap, and the policy the drivers share:
+//!
+//! | module | C side | what it gives |
+//! |---|---|---|
+//! | [`chrdev`] | `linux/cdev.h`, `linux/device.h` | regions, a device class, cdevs ([`chrdev::CharDevice`], [`chrdev::DeviceFamily`]) |
+//! | [`fops`] | `linux/fs.h` | [`fops::FileOperations`]: open, read, write, llseek, poll, fasync, ioctl, mmap |
+//! | [`vm`] | `linux/mm.h` | page blocks, [`vm::VmOperations`] and the fault handler's [`vm::VmFault`] |
+//! | [`procfs`] | `linux/proc_fs.h`, `linux/seq_file.h` | `/proc` files as a [`procfs::SeqShow`] |
+//! | [`net`] | `linux/netdevice.h`, `linux/skbuff.h` | registered net devices, `NetDeviceOps`, socket buffers, NAPI |
+//! | [`bounce`] | `copy_{to,from}_user` | user copies with no device lock held |
+//! | [`sync`] | `linux/mutex.h` | interruptible lock waits |
+//! | [`qset`] | - | LDD3's list of qsets, bounded, and its geometry |
+//! | [`settings`] | - | module-wide settings and their ioctls, parameter checks |
+//! | [`uapi`], [`bindings`] | `include/uapi/ldd3/`, bindgen | ioctl numbers, raw bindings |
 //!
 //! This is the only place in the project with `unsafe` code. Kbuild builds every `.rs` object
 //! as a crate of its own and cannot link a sibling crate into an out-of-tree module, so each

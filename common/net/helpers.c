@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* See common/net_helpers.h. */
-#include "net_helpers.h"
+/* See common/net/helpers.h. */
+#include "helpers.h"
 
 /*
  * net_device_ops.ndo_start_xmit of every device made by common/net: forwards to the driver's

@@ -2,7 +2,7 @@
 /*
  * One-line C forwards to the `static inline` networking primitives (and bitfield accesses)
  * that Rust cannot call directly, and the one trampoline that kCFI needs; the definitions are
- * in common/net_helpers.c, which is linked into the modules that use common/net/.
+ * in common/net/helpers.c, which is linked into the modules that use common/net/.
  */
 #include <linux/netdevice.h>
 #include <linux/etherdevice.h>

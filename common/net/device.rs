@@ -1,0 +1,523 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A registered network device ([`Registration`]), the device as the operations see it
+//! ([`NetDevice`], [`RtnlNetDevice`] under RTNL) and the NAPI poll context ([`NapiPoll`]).
+//!
+//! C headers: [`include/linux/netdevice.h`](srctree/include/linux/netdevice.h),
+//! [`include/linux/etherdevice.h`](srctree/include/linux/etherdevice.h).
+
+use super::bindings as b;
+use super::ops::{
+    LinkStats,
+    NetDeviceOps,
+    OpsTables, //
+};
+use super::skbuff::{
+    RxSkb, //
+};
+use super::{
+    ETH_ALEN,
+    ETH_HLEN,
+    IFNAMSIZ,
+    NETDEV_ALIGN, //
+};
+use core::{
+    fmt,
+    marker::PhantomData,
+    mem::{
+        align_of,
+        size_of, //
+    },
+    ops::Deref,
+    ptr,
+    ptr::NonNull, //
+};
+use kernel::{
+    error::{
+        to_result, //
+    },
+    prelude::*,
+    str::CStr,
+    sync::aref::{
+        ARef,
+        AlwaysRefCounted, //
+    },
+    types::Opaque, //
+};
+use pin_init::PinInit;
+
+/// Settings applied to a new device before it is registered.
+pub struct DeviceConfig {
+    /// The Ethernet address.
+    pub mac: [u8; ETH_ALEN],
+    /// `IFF_NOARP`: nobody answers ARP on this link.
+    pub noarp: bool,
+    /// Transmit watchdog: `tx_timeout` runs when a stopped queue stays stopped this long.
+    pub watchdog_jiffies: Option<u32>,
+}
+
+/// The private area of a device: the transmit function `ldd3_start_xmit` calls (at offset 0,
+/// where the C code looks for it), the NAPI context, then the driver's data.
+#[pin_data]
+#[repr(C)]
+struct PrivArea<T: NetDeviceOps> {
+    head: b::ldd3_priv_head,
+    /// Zeroed until `netif_napi_add` (in [`Registration::new`]) sets it up in place.
+    #[pin]
+    napi: Opaque<b::napi_struct>,
+    #[pin]
+    data: T::Data,
+}
+
+impl<T: NetDeviceOps> PrivArea<T> {
+    /// An initialiser of the whole area: the head for `T`, NAPI zeroed, then `data`. If
+    /// `data` fails, nothing is left to drop (the head and NAPI have no destructor).
+    fn new(data: impl PinInit<T::Data, Error>) -> impl PinInit<Self, Error> {
+        try_pin_init!(Self {
+            head: b::ldd3_priv_head {
+                start_xmit: Some(OpsTables::<T>::start_xmit),
+            },
+            napi: Opaque::zeroed(),
+            data <- data,
+        })
+    }
+}
+
+/// A network device whose private data is `T::Data`, as the kernel hands it to the
+/// operations.
+///
+/// # Invariants
+///
+/// The `net_device` was allocated by [`Registration::new`] for `T`: its private area is an
+/// initialised `PrivArea<T>` for as long as a `&NetDevice<T>` can exist. Such references are
+/// only made while the device is registered, or held (`dev_hold`, see [`ARef`]), which
+/// delays its unregistering and so the drop of the private data.
+#[repr(transparent)]
+pub struct NetDevice<T: NetDeviceOps>(Opaque<b::net_device>, PhantomData<T>);
+
+// SAFETY: The methods of `&NetDevice` are C functions that may be called from any context
+// that holds the device; `T::Data` is `Sync`.
+unsafe impl<T: NetDeviceOps> Sync for NetDevice<T> {}
+// SAFETY: A `NetDevice` is only ever behind a reference or an `ARef`, which may be dropped on
+// any thread (`dev_put` works in any context).
+unsafe impl<T: NetDeviceOps> Send for NetDevice<T> {}
+
+// SAFETY: `dev_hold` and `dev_put` count references to the device; `unregister_netdev` (in
+// `Registration::drop`) waits until every one is given back, and only then are the private
+// data dropped and the device freed. So a reference keeps the whole `NetDevice<T>` valid.
+unsafe impl<T: NetDeviceOps> AlwaysRefCounted for NetDevice<T> {
+    fn inc_ref(&self) {
+        // SAFETY: The device is valid (`&self`); `dev_hold` works in any context.
+        unsafe { b::ldd3_dev_hold(self.as_raw()) };
+    }
+
+    unsafe fn dec_ref(obj: NonNull<Self>) {
+        // SAFETY: The caller gives back a reference taken by `inc_ref`; `dev_put` works in
+        // any context.
+        unsafe { b::ldd3_dev_put(obj.cast().as_ptr()) };
+    }
+}
+
+impl<T: NetDeviceOps> NetDevice<T> {
+    /// # Safety
+    ///
+    /// `dev` must be a device made by [`Registration::new`] for `T`, valid (registered or
+    /// held) for `'a`.
+    pub(super) unsafe fn from_raw<'a>(dev: *mut b::net_device) -> &'a Self {
+        // SAFETY: `NetDevice` is a transparent wrapper; validity is the caller's promise.
+        unsafe { &*dev.cast() }
+    }
+
+    fn as_raw(&self) -> *mut b::net_device {
+        self.0.get()
+    }
+
+    fn area(&self) -> &PrivArea<T> {
+        // SAFETY: By the type invariant the private area is an initialised `PrivArea<T>`;
+        // only its `Opaque` NAPI field is ever written through C while it is shared.
+        unsafe { &*b::ldd3_netdev_priv(self.as_raw()).cast::<PrivArea<T>>() }
+    }
+
+    /// The driver's private data.
+    pub fn data(&self) -> &T::Data {
+        &self.area().data
+    }
+
+    /// Takes a counted reference to the device (C `dev_hold`).
+    ///
+    /// `unregister_netdev` waits until every reference is gone, so references kept in a
+    /// device's own data must be dropped before its [`Registration`] is.
+    pub fn to_ref(&self) -> ARef<Self> {
+        ARef::from(self)
+    }
+
+    /// The MTU.
+    pub fn mtu(&self) -> u32 {
+        // SAFETY: The device is valid; the stack writes `mtu` with WRITE_ONCE and reads it
+        // locklessly with READ_ONCE, which a volatile read is.
+        unsafe { ptr::read_volatile(&raw const (*self.as_raw()).mtu) }
+    }
+
+    /// The Ethernet address.
+    pub fn mac(&self) -> [u8; ETH_ALEN] {
+        let mut mac = [0; ETH_ALEN];
+        // SAFETY: `dev_addr` points at `addr_len` (6, set by `ether_setup`) bytes that live
+        // as long as the device. They change only under RTNL (`eth_hw_addr_set`); like
+        // `eth_header()` this reads them without it, byte by byte with READ_ONCE.
+        unsafe {
+            let addr = (*self.as_raw()).dev_addr;
+            for (i, byte) in mac.iter_mut().enumerate() {
+                *byte = ptr::read_volatile(addr.add(i));
+            }
+        }
+        mac
+    }
+
+    /// Whether the interface is running (C `netif_running`): true from just before `open`
+    /// until just before `stop`.
+    pub fn is_up(&self) -> bool {
+        // SAFETY: The device is valid; `netif_running` is an atomic bit test.
+        unsafe { b::ldd3_netif_running(self.as_raw()) }
+    }
+
+    /// Prints `args` to the kernel log at info level, prefixed with the driver and the
+    /// interface name (C `netdev_info`; use with `fmt!`).
+    pub fn info(&self, args: fmt::Arguments<'_>) {
+        // SAFETY: The device is valid; `%pA` formats the `fmt::Arguments` that the pointer
+        // points to, during the call.
+        unsafe { b::ldd3_netdev_info(self.as_raw(), (&raw const args).cast()) };
+    }
+
+    /// The interface statistics as `ip -s link` shows them (C `dev_get_stats`): the driver's
+    /// counters plus the drops the core counted.
+    pub fn stats(&self) -> LinkStats {
+        // SAFETY: `rtnl_link_stats64` is integers only, for which zero is valid.
+        let mut s: b::rtnl_link_stats64 = unsafe { core::mem::zeroed() };
+        // SAFETY: The device is valid; `dev_get_stats` fills the zeroed `s` (from any
+        // context) and returns a pointer to it.
+        unsafe { b::dev_get_stats(self.as_raw(), &mut s) };
+        LinkStats {
+            rx_packets: s.rx_packets,
+            tx_packets: s.tx_packets,
+            rx_bytes: s.rx_bytes,
+            tx_bytes: s.tx_bytes,
+            rx_errors: s.rx_errors,
+            tx_errors: s.tx_errors,
+            rx_dropped: s.rx_dropped,
+            tx_dropped: s.tx_dropped,
+        }
+    }
+
+    /// Lets the stack transmit (C `netif_start_queue`).
+    pub fn start_queue(&self) {
+        // SAFETY: The device is valid.
+        unsafe { b::ldd3_netif_start_queue(self.as_raw()) };
+    }
+
+    /// Stops the stack from transmitting (C `netif_stop_queue`).
+    pub fn stop_queue(&self) {
+        // SAFETY: The device is valid.
+        unsafe { b::ldd3_netif_stop_queue(self.as_raw()) };
+    }
+
+    /// Restarts a stopped queue and reschedules it (C `netif_wake_queue`).
+    pub fn wake_queue(&self) {
+        // SAFETY: The device is valid.
+        unsafe { b::ldd3_netif_wake_queue(self.as_raw()) };
+    }
+
+    /// Whether the queue is stopped.
+    pub fn queue_stopped(&self) -> bool {
+        // SAFETY: The device is valid.
+        unsafe { b::ldd3_netif_queue_stopped(self.as_raw()) }
+    }
+
+    /// Allocates an empty receive buffer with room for `len` bytes for this device (C
+    /// `netdev_alloc_skb`, atomic).
+    pub fn alloc_skb(&self, len: usize) -> Result<RxSkb> {
+        let len = u32::try_from(len).map_err(|_| EINVAL)?;
+        // SAFETY: The device is valid; `netdev_alloc_skb` allocates atomically and returns
+        // NULL or a new linear skb that only we hold.
+        let skb = unsafe { b::ldd3_netdev_alloc_skb(self.as_raw(), len) };
+        // INVARIANT: as just said.
+        NonNull::new(skb).map(RxSkb).ok_or(ENOMEM)
+    }
+
+    /// Sets the protocol of a received frame from its Ethernet header (`eth_type_trans`) and
+    /// returns it, or, for a frame shorter than an Ethernet header, frees it and counts it as
+    /// a receive drop of the device (`EINVAL`).
+    fn rx_prepare(&self, skb: RxSkb) -> Result<*mut b::sk_buff> {
+        if skb.data().len() < ETH_HLEN {
+            // SAFETY: The device is valid; the counter is per-CPU and atomic.
+            unsafe { b::ldd3_dev_core_stats_rx_dropped_inc(self.as_raw()) };
+            // SAFETY: The skb is ours (`into_raw`); freeing it works in any context.
+            unsafe { b::ldd3_kfree_skb_too_small(skb.into_raw()) };
+            return Err(EINVAL);
+        }
+        let skb = skb.into_raw();
+        // SAFETY: `skb` is a linear frame of ours holding at least ETH_HLEN bytes, as
+        // `eth_type_trans` reads and pulls; the device is valid.
+        unsafe { b::ldd3_skb_set_protocol_eth(skb, self.as_raw()) };
+        Ok(skb)
+    }
+
+    /// Hands a received Ethernet frame to the stack from any context: sets its protocol from
+    /// the header (`eth_type_trans`) and queues it to the backlog (`netif_rx`). A frame
+    /// shorter than an Ethernet header is refused: freed, counted in the device's
+    /// `rx_dropped`, and `EINVAL`. (From a NAPI poll, use [`NapiPoll::receive`].)
+    pub fn receive(&self, skb: RxSkb) -> Result {
+        let skb = self.rx_prepare(skb)?;
+        // SAFETY: `skb` is a prepared frame of ours; `netif_rx` takes it in any context.
+        unsafe { b::netif_rx(skb) };
+        Ok(())
+    }
+
+    pub(super) fn napi(&self) -> *mut b::napi_struct {
+        self.area().napi.get()
+    }
+
+    /// Schedules the NAPI poll ([`NetDeviceOps::napi_poll`]); false if it was already, or if
+    /// NAPI is disabled (the interface is down), or `T` has no poll.
+    pub fn napi_schedule(&self) -> bool {
+        // SAFETY: NAPI was added by `Registration::new` (the device has `napi_poll`) and is
+        // deleted only by `free_netdev`; `napi_schedule` is a no-op on a disabled instance.
+        T::HAS_NAPI_POLL && unsafe { b::ldd3_napi_schedule(self.napi()) }
+    }
+}
+
+/// A device inside a callback that runs with RTNL held (`open`, `stop`, `change_mtu`,
+/// `set_mac_address`): its name, MTU and address cannot change under it, and it may change
+/// them.
+///
+/// # Invariants
+///
+/// RTNL is held for as long as a `&RtnlNetDevice` exists (only the trampolines of those
+/// callbacks make one, for the call).
+#[repr(transparent)]
+pub struct RtnlNetDevice<T: NetDeviceOps>(NetDevice<T>);
+
+impl<T: NetDeviceOps> RtnlNetDevice<T> {
+    /// # Safety
+    ///
+    /// As [`NetDevice::from_raw`], and RTNL is held for `'a`.
+    pub(super) unsafe fn from_raw<'a>(dev: *mut b::net_device) -> &'a Self {
+        // SAFETY: A transparent wrapper of `NetDevice`; the rest is the caller's promise.
+        unsafe { &*dev.cast() }
+    }
+
+    /// The interface name (`sn0`).
+    pub fn name(&self) -> &CStr {
+        // SAFETY: `name` is a NUL-terminated array inside the device; it changes only in
+        // `netif_change_name`, under RTNL, which we hold (type invariant) for the lifetime of
+        // the result.
+        unsafe { CStr::from_char_ptr((*self.as_raw()).name.as_ptr().cast()) }
+    }
+
+    /// Takes a new MTU (from [`NetDeviceOps::change_mtu`]).
+    pub fn set_mtu(&self, mtu: u32) {
+        // SAFETY: The device is valid; the stack writes `mtu` with WRITE_ONCE under RTNL
+        // (held, type invariant) and reads it with READ_ONCE.
+        unsafe { ptr::write_volatile(&raw mut (*self.as_raw()).mtu, mtu) };
+    }
+
+    /// Takes a new Ethernet address (from [`NetDeviceOps::set_mac_address`]).
+    pub fn set_mac(&self, mac: &[u8; ETH_ALEN]) {
+        // SAFETY: The device is valid, RTNL is held (type invariant), as `eth_hw_addr_set`
+        // requires, and `mac` has `addr_len` bytes.
+        unsafe { b::ldd3_eth_hw_addr_set(self.as_raw(), mac.as_ptr()) };
+    }
+}
+
+impl<T: NetDeviceOps> Deref for RtnlNetDevice<T> {
+    type Target = NetDevice<T>;
+
+    fn deref(&self) -> &NetDevice<T> {
+        &self.0
+    }
+}
+
+/// The context of one NAPI poll ([`NetDeviceOps::napi_poll`]): the only way to receive in NAPI
+/// mode and to end the poll.
+///
+/// # Invariants
+///
+/// Exists only during a call of `napi_poll` by the core, for `dev`'s NAPI instance, on the
+/// polling CPU (not `Send`); `budget` is that call's budget.
+pub struct NapiPoll<'a, T: NetDeviceOps> {
+    pub(super) dev: &'a NetDevice<T>,
+    pub(super) budget: i32,
+    pub(super) completed: bool,
+    pub(super) _not_send: PhantomData<*mut ()>,
+}
+
+impl<'a, T: NetDeviceOps> NapiPoll<'a, T> {
+    /// The polled device.
+    pub fn device(&self) -> &'a NetDevice<T> {
+        self.dev
+    }
+
+    /// Hands a received Ethernet frame to the stack at once (`eth_type_trans`,
+    /// `netif_receive_skb`); refuses a short one as [`NetDevice::receive`] does.
+    pub fn receive(&mut self, skb: RxSkb) -> Result {
+        let skb = self.dev.rx_prepare(skb)?;
+        // SAFETY: `skb` is a prepared frame of ours; we are in a NAPI poll (type invariant),
+        // softirq context, where `netif_receive_skb` may be called.
+        unsafe { b::netif_receive_skb(skb) };
+        Ok(())
+    }
+
+    /// Ends the poll after `work_done` packets (C `napi_complete_done`); true if it is really
+    /// over (the driver may re-enable its interrupts). Only below the budget, and only once:
+    /// otherwise (`work_done` at or over the budget, negative, or a second call) nothing is
+    /// done and the result is false. The poll must then return at most `work_done`; the
+    /// wrapper returns less than the budget to the core after a completion in any case.
+    pub fn complete_done(&mut self, work_done: i32) -> bool {
+        if self.completed || !(0..self.budget).contains(&work_done) {
+            return false;
+        }
+        self.completed = true;
+        // SAFETY: We are inside the poll of this NAPI instance (type invariant), which is
+        // scheduled (NAPI_STATE_SCHED, set by the core before calling poll), and the poll has
+        // not completed yet; `work_done` is below the budget, so the core will not touch the
+        // instance after the poll returns (`__napi_poll`).
+        unsafe { b::napi_complete_done(self.dev.napi(), work_done) }
+    }
+}
+
+/// A registered network device; unregistered and freed on drop.
+///
+/// # Invariants
+///
+/// `dev` was allocated by `alloc_netdev_mqs` with a `PrivArea<T>` whose head and data are
+/// initialised, NAPI added when `T` has `napi_poll`, and registered; it is unregistered and
+/// freed once, on drop.
+pub struct Registration<T: NetDeviceOps> {
+    dev: NonNull<b::net_device>,
+    _t: PhantomData<T>,
+}
+
+// SAFETY: Unregistering may happen on any thread (it takes RTNL itself).
+unsafe impl<T: NetDeviceOps> Send for Registration<T> {}
+// SAFETY: `&Registration` only gives `&NetDevice`, which is `Sync`.
+unsafe impl<T: NetDeviceOps> Sync for Registration<T> {}
+
+impl<T: NetDeviceOps> Registration<T> {
+    /// Allocates an Ethernet device named after `name` (a `%d` pattern such as `sn%d`, at most
+    /// 15 bytes, else `EINVAL`), applies `config`, initialises its private data with `data`
+    /// and registers it.
+    pub fn new(
+        name: &CStr,
+        config: &DeviceConfig,
+        data: impl PinInit<T::Data, Error>,
+    ) -> Result<Self> {
+        // `netdev_priv` is NETDEV_ALIGN-aligned (a multiple of the cache line within an
+        // allocation that is at least page aligned): the private area must not need more.
+        const {
+            assert!(
+                align_of::<PrivArea<T>>() <= NETDEV_ALIGN,
+                "NetDeviceOps::Data needs more alignment than netdev_priv gives"
+            )
+        };
+        // alloc_netdev_mqs() BUG()s on a name that does not fit.
+        if name.to_bytes().len() >= IFNAMSIZ {
+            return Err(EINVAL);
+        }
+        let size = i32::try_from(size_of::<PrivArea<T>>()).map_err(|_| EINVAL)?;
+        // SAFETY: `name` is a NUL-terminated string shorter than IFNAMSIZ; `setup` is the
+        // right callback; one queue each way.
+        let dev = unsafe {
+            b::alloc_netdev_mqs(
+                size,
+                name.as_char_ptr(),
+                b::NET_NAME_UNKNOWN as u8,
+                Some(OpsTables::<T>::setup),
+                1,
+                1,
+            )
+        };
+        let dev = NonNull::new(dev).ok_or(ENOMEM)?;
+        let raw = dev.as_ptr();
+        // SAFETY: `raw` is a new device; `netdev_priv` is its private area, of the size we
+        // asked for.
+        let area = unsafe { b::ldd3_netdev_priv(raw) }.cast::<PrivArea<T>>();
+        // SAFETY: `raw` is a new, unregistered device that only this function can reach; its
+        // private area `area` is memory of the size of `PrivArea<T>`, aligned enough (the
+        // assertion above), holding nothing yet: valid to initialise. It does not move until
+        // `free_netdev`, and the area is dropped in place before that (on error below, or in
+        // `drop`), so it stays pinned. On `Err` the initialiser has dropped whatever it had
+        // initialised, and we only free the memory (`free_netdev`), touching nothing in it.
+        // Until `register_netdev` nothing calls the operations.
+        if let Err(e) = unsafe { pin_init::raw_try_init(area, PrivArea::<T>::new(data)) } {
+            // SAFETY: The device was allocated above, never registered: `free_netdev` frees
+            // it (and its private area, which holds nothing to drop).
+            unsafe { b::free_netdev(raw) };
+            return Err(e);
+        }
+        // SAFETY: `raw` is a new, unregistered device that only this function can reach, its
+        // private area initialised above. The settings are plain fields and calls allowed
+        // before registration; until `register_netdev` nothing calls the operations.
+        unsafe {
+            b::ldd3_eth_hw_addr_set(raw, config.mac.as_ptr());
+            if config.noarp {
+                (*raw).flags |= b::net_device_flags_IFF_NOARP;
+            }
+            if let Some(jiffies) = config.watchdog_jiffies {
+                (*raw).watchdog_timeo = i32::try_from(jiffies).unwrap_or(i32::MAX);
+            }
+            if T::HAS_NAPI_POLL {
+                // Added disabled; the `open` trampoline enables it.
+                b::ldd3_netif_napi_add(
+                    raw,
+                    (*area).napi.get(),
+                    Some(OpsTables::<T>::napi_poll),
+                    64,
+                );
+            }
+            if let Err(e) = to_result(b::register_netdev(raw)) {
+                // Not registered: no operation runs or will run; drop the area we initialised.
+                ptr::drop_in_place(area);
+                b::free_netdev(raw);
+                return Err(e);
+            }
+        }
+        // INVARIANT: allocated, initialised and registered above.
+        Ok(Self {
+            dev,
+            _t: PhantomData,
+        })
+    }
+
+    /// The device.
+    pub fn device(&self) -> &NetDevice<T> {
+        // SAFETY: By the type invariant the device is registered and initialised until drop.
+        unsafe { NetDevice::from_raw(self.dev.as_ptr()) }
+    }
+}
+
+impl<T: NetDeviceOps> Drop for Registration<T> {
+    fn drop(&mut self) {
+        let raw = self.dev.as_ptr();
+        // SAFETY: By the type invariant the device is registered. `unregister_netdev` closes
+        // it (the `stop` trampoline disables NAPI, waiting for a running poll; a device that
+        // is not up has NAPI disabled already), waits until no operation runs and every
+        // reference is gone; only then are the private data dropped and the device freed
+        // (which also deletes NAPI).
+        unsafe {
+            b::unregister_netdev(raw);
+            ptr::drop_in_place(b::ldd3_netdev_priv(raw).cast::<PrivArea<T>>());
+            b::free_netdev(raw);
+        }
+    }
+}
+
+/// Copies `s` into the C string field `dst`, truncated and NUL-terminated.
+pub(super) fn copy_cstr(dst: &mut [c_char], s: &CStr) {
+    let bytes = s.to_bytes();
+    let n = bytes.len().min(dst.len().saturating_sub(1));
+    for (d, &c) in dst.iter_mut().zip(&bytes[..n]) {
+        *d = c as c_char;
+    }
+    if let Some(end) = dst.get_mut(n) {
+        *end = 0;
+    }
+}
