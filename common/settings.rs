@@ -37,6 +37,38 @@ pub enum SettingOp {
     Shift,
 }
 
+impl SettingOp {
+    /// The six, in the order of the book's command numbers: S, T, G, Q, X, H.
+    pub const ALL: [SettingOp; 6] = [
+        SettingOp::Set,
+        SettingOp::Tell,
+        SettingOp::Get,
+        SettingOp::Query,
+        SettingOp::Exchange,
+        SettingOp::Shift,
+    ];
+}
+
+/// The ioctl numbers of one setting, one per [`SettingOp`] in [`SettingOp::ALL`] order (for
+/// scull's quantum: `SCULL_IOCSQUANTUM`, `..TQUANTUM`, `..GQUANTUM`, `..QQUANTUM`,
+/// `..XQUANTUM`, `..HQUANTUM`).
+pub type SettingIoctls = [u32; 6];
+
+/// Carries out ioctl `cmd` on whichever of `settings` it is a number of (see
+/// [`SettingIoctls`]); `ENOTTY` if none.
+pub fn settings_ioctl(
+    cmd: u32,
+    arg: usize,
+    settings: &[(&Setting, SettingIoctls)],
+) -> Result<isize> {
+    for (setting, numbers) in settings {
+        if let Some(i) = numbers.iter().position(|&n| n == cmd) {
+            return setting.ioctl(SettingOp::ALL[i], arg);
+        }
+    }
+    Err(ENOTTY)
+}
+
 /// A module-wide `int` setting with an inclusive valid range. Devices read it when they are
 /// (re)initialised.
 pub struct Setting {

@@ -81,7 +81,9 @@ use common::{
         param_count,
         param_size,
         require_admin,
+        settings_ioctl,
         Setting,
+        SettingIoctls,
         SettingOp, //
     },
     sync::lock_interruptible,
@@ -155,6 +157,24 @@ const QSET_RANGE: (i32, i32) = (1, 1 << 16);
 const PIPE_BUFFER_RANGE: (i32, i32) = (2, 1 << 20);
 
 static QUANTUM: Setting = Setting::new(QUANTUM_RANGE.0, QUANTUM_RANGE.1);
+/// S, T, G, Q, X and H of the quantum.
+const QUANTUM_IOCTLS: SettingIoctls = [
+    SCULL_IOCSQUANTUM,
+    SCULL_IOCTQUANTUM,
+    SCULL_IOCGQUANTUM,
+    SCULL_IOCQQUANTUM,
+    SCULL_IOCXQUANTUM,
+    SCULL_IOCHQUANTUM,
+];
+/// S, T, G, Q, X and H of the qset.
+const QSET_IOCTLS: SettingIoctls = [
+    SCULL_IOCSQSET,
+    SCULL_IOCTQSET,
+    SCULL_IOCGQSET,
+    SCULL_IOCQQSET,
+    SCULL_IOCXQSET,
+    SCULL_IOCHQSET,
+];
 static QSET: Setting = Setting::new(QSET_RANGE.0, QSET_RANGE.1);
 static PIPE_BUFFER: Setting = Setting::new(PIPE_BUFFER_RANGE.0, PIPE_BUFFER_RANGE.1);
 
@@ -282,30 +302,21 @@ fn scull_ioctl(cmd: u32, arg: usize) -> Result<isize> {
     if _IOC_TYPE(cmd) != u32::from(SCULL_IOC_MAGIC) || _IOC_NR(cmd) > SCULL_IOC_MAXNR {
         return Err(ENOTTY);
     }
-    let (setting, op) = match cmd {
+    match cmd {
         SCULL_IOCRESET => {
             require_admin()?;
             QUANTUM.replace(module_parameters::scull_quantum.value().into())?;
             QSET.replace(module_parameters::scull_qset.value().into())?;
-            return Ok(0);
+            Ok(0)
         }
-        SCULL_IOCSQUANTUM => (&QUANTUM, SettingOp::Set),
-        SCULL_IOCSQSET => (&QSET, SettingOp::Set),
-        SCULL_IOCTQUANTUM => (&QUANTUM, SettingOp::Tell),
-        SCULL_IOCTQSET => (&QSET, SettingOp::Tell),
-        SCULL_IOCGQUANTUM => (&QUANTUM, SettingOp::Get),
-        SCULL_IOCGQSET => (&QSET, SettingOp::Get),
-        SCULL_IOCQQUANTUM => (&QUANTUM, SettingOp::Query),
-        SCULL_IOCQQSET => (&QSET, SettingOp::Query),
-        SCULL_IOCXQUANTUM => (&QUANTUM, SettingOp::Exchange),
-        SCULL_IOCXQSET => (&QSET, SettingOp::Exchange),
-        SCULL_IOCHQUANTUM => (&QUANTUM, SettingOp::Shift),
-        SCULL_IOCHQSET => (&QSET, SettingOp::Shift),
-        SCULL_P_IOCTSIZE => (&PIPE_BUFFER, SettingOp::Tell),
-        SCULL_P_IOCQSIZE => (&PIPE_BUFFER, SettingOp::Query),
-        _ => return Err(ENOTTY),
-    };
-    setting.ioctl(op, arg)
+        SCULL_P_IOCTSIZE => PIPE_BUFFER.ioctl(SettingOp::Tell, arg),
+        SCULL_P_IOCQSIZE => PIPE_BUFFER.ioctl(SettingOp::Query, arg),
+        _ => settings_ioctl(
+            cmd,
+            arg,
+            &[(&QUANTUM, QUANTUM_IOCTLS), (&QSET, QSET_IOCTLS)],
+        ),
+    }
 }
 
 /// The loaded module: the device class, the devices and their /proc files.

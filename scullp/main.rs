@@ -94,8 +94,9 @@ use common::{
         param_count,
         param_size,
         require_admin,
+        settings_ioctl,
         Setting,
-        SettingOp, //
+        SettingIoctls, //
     },
     sync::lock_interruptible,
     uapi::*,
@@ -162,6 +163,24 @@ static FAULT_AROUND_PAGES: Atomic<i32> = Atomic::new(FAULT_AROUND as i32);
 
 static ORDER: Setting = Setting::new(ORDER_RANGE.0, ORDER_RANGE.1);
 static QSET: Setting = Setting::new(QSET_RANGE.0, QSET_RANGE.1);
+/// S, T, G, Q, X and H of the order.
+const ORDER_IOCTLS: SettingIoctls = [
+    SCULLP_IOCSORDER,
+    SCULLP_IOCTORDER,
+    SCULLP_IOCGORDER,
+    SCULLP_IOCQORDER,
+    SCULLP_IOCXORDER,
+    SCULLP_IOCHORDER,
+];
+/// S, T, G, Q, X and H of the qset.
+const QSET_IOCTLS: SettingIoctls = [
+    SCULLP_IOCSQSET,
+    SCULLP_IOCTQSET,
+    SCULLP_IOCGQSET,
+    SCULLP_IOCQQSET,
+    SCULLP_IOCXQSET,
+    SCULLP_IOCHQSET,
+];
 
 /// The current geometry for a device being truncated.
 fn geometry() -> (u32, usize) {
@@ -325,28 +344,13 @@ fn scullp_ioctl(cmd: u32, arg: usize) -> Result<isize> {
     if _IOC_TYPE(cmd) != u32::from(SCULLP_IOC_MAGIC) || _IOC_NR(cmd) > SCULLP_IOC_MAXNR {
         return Err(ENOTTY);
     }
-    let (setting, op) = match cmd {
-        SCULLP_IOCRESET => {
-            require_admin()?;
-            ORDER.replace(module_parameters::scullp_order.value().into())?;
-            QSET.replace(module_parameters::scullp_qset.value().into())?;
-            return Ok(0);
-        }
-        SCULLP_IOCSORDER => (&ORDER, SettingOp::Set),
-        SCULLP_IOCSQSET => (&QSET, SettingOp::Set),
-        SCULLP_IOCTORDER => (&ORDER, SettingOp::Tell),
-        SCULLP_IOCTQSET => (&QSET, SettingOp::Tell),
-        SCULLP_IOCGORDER => (&ORDER, SettingOp::Get),
-        SCULLP_IOCGQSET => (&QSET, SettingOp::Get),
-        SCULLP_IOCQORDER => (&ORDER, SettingOp::Query),
-        SCULLP_IOCQQSET => (&QSET, SettingOp::Query),
-        SCULLP_IOCXORDER => (&ORDER, SettingOp::Exchange),
-        SCULLP_IOCXQSET => (&QSET, SettingOp::Exchange),
-        SCULLP_IOCHORDER => (&ORDER, SettingOp::Shift),
-        SCULLP_IOCHQSET => (&QSET, SettingOp::Shift),
-        _ => return Err(ENOTTY),
-    };
-    setting.ioctl(op, arg)
+    if cmd == SCULLP_IOCRESET {
+        require_admin()?;
+        ORDER.replace(module_parameters::scullp_order.value().into())?;
+        QSET.replace(module_parameters::scullp_qset.value().into())?;
+        return Ok(0);
+    }
+    settings_ioctl(cmd, arg, &[(&ORDER, ORDER_IOCTLS), (&QSET, QSET_IOCTLS)])
 }
 
 /// The loaded module: the device class and the devices.

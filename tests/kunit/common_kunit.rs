@@ -54,6 +54,7 @@ mod tests {
             Qsets, //
         },
         settings::{
+            settings_ioctl,
             Setting,
             SettingOp, //
         }, //
@@ -266,6 +267,25 @@ mod tests {
         assert_eq!(setting.ioctl(SettingOp::Shift, 3), Ok(7));
         assert_eq!(setting.ioctl(SettingOp::Shift, 30), Err(EINVAL));
         assert_eq!(setting.get(), 3);
+    }
+
+    #[test]
+    fn settings_ioctl_finds_the_setting_and_its_op() {
+        let a = Setting::new(1, 10);
+        let b = Setting::new(1, 10);
+        let _ = a.replace(4);
+        let _ = b.replace(6);
+        let table = [
+            (&a, [10, 11, 12, 13, 14, 15]),
+            (&b, [20, 21, 22, 23, 24, 25]),
+        ];
+        // 13 is a's Q, 23 is b's Q, 21 is b's T, 25 b's H.
+        assert_eq!(settings_ioctl(13, 0, &table), Ok(4));
+        assert_eq!(settings_ioctl(23, 0, &table), Ok(6));
+        assert_eq!(settings_ioctl(21, 9, &table), Ok(0));
+        assert_eq!(settings_ioctl(25, 2, &table), Ok(9));
+        assert_eq!((a.get(), b.get()), (4, 2));
+        assert_eq!(settings_ioctl(99, 0, &table), Err(ENOTTY));
     }
 
     #[test]
