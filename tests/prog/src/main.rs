@@ -13,6 +13,7 @@
 
 mod data;
 mod errno;
+mod fuzz;
 mod ioctl;
 mod mmap;
 mod net;
@@ -223,6 +224,7 @@ const COMMANDS: &[(&str, &str, CmdFn)] = &[
         mmap::cmd_mapbench,
     ),
     ("udp-flood", net::UDP_FLOOD_USAGE, net::cmd_udp_flood),
+    ("fuzz-chr", fuzz::FUZZ_CHR_USAGE, fuzz::cmd_fuzz_chr),
 ];
 
 /// Runs `args[0]` as a subcommand with the rest as its arguments.
