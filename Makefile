@@ -87,15 +87,17 @@ check: modules prog
 	@scripts/check.sh -k $(KDIR) -T $(CHECK_TIMEOUT) $(if $(TESTS),-t '$(TESTS)')
 
 # The fuzzers alone (tests/guest/fuzz.sh) for FUZZ_S seconds each, from SEED (default: a random
-# one, printed). The guest's limits grow with FUZZ_S; results and logs go to build/fuzz.
+# one, printed; SEED=1,2,3 runs each fuzzer once per seed). The guest's limits grow with
+# FUZZ_S and the seeds; results and logs go to build/fuzz.
 FUZZ_S ?= 600
 SEED ?=
 
 fuzz: modules prog
 	@seed='$(SEED)'; [ -n "$$seed" ] || seed=$$(od -An -N4 -tu4 /dev/urandom | tr -d ' '); \
 	echo "make fuzz: seed $$seed, $(FUZZ_S) s per fuzzer (again: make fuzz SEED=$$seed FUZZ_S=$(FUZZ_S))"; \
-	LDD3_TEST_TIMEOUT=$$(($(FUZZ_S) + 240)) QEMU_APPEND="ldd3.fuzz_s=$(FUZZ_S) ldd3.seed=$$seed" \
-		scripts/check.sh -k $(KDIR) -T $$((2 * $(FUZZ_S) + 900)) -t fuzz.sh -o $(CURDIR)/build/fuzz
+	n=$$(echo "$$seed" | tr ',' ' ' | wc -w); \
+	LDD3_TEST_TIMEOUT=$$((n * $(FUZZ_S) + 240)) QEMU_APPEND="ldd3.fuzz_s=$(FUZZ_S) ldd3.seed=$$seed" \
+		scripts/check.sh -k $(KDIR) -T $$((2 * n * $(FUZZ_S) + 900)) -t fuzz.sh -o $(CURDIR)/build/fuzz
 
 run: modules prog
 	@scripts/mkinitramfs.sh $(INITRD)

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Fuzzing (README.md, "make fuzz"): `ldd3test fuzz-chr` on scull's and scullp's devices, then
 # `ldd3test fuzz-net` on snull when this ldd3test has it. Under `make check` a short budget;
-# `make fuzz` passes ldd3.fuzz_s=SECONDS and ldd3.seed=SEED on the kernel command line.
+# `make fuzz` passes ldd3.fuzz_s=SECONDS and ldd3.seed=SEED[,SEED...] on the kernel command line.
 # Each case fails with the fuzzer's FAIL line (it names the seed); the seed is also in the log.
 # By hand: `sh /tests/fuzz.sh` (LDD3_FUZZ_S=120 LDD3_FUZZ_SEED=7 sh /tests/fuzz.sh).
 # shellcheck shell=sh
@@ -40,7 +40,10 @@ t_chr() {
 	done
 	wait_for /dev/scull3
 	wait_for /dev/scullp3
-	run_fuzzer $T fuzz-chr --seed "$SEED" --seconds "$CHR_S" --procs 6
+	# SEED may be a list (1,2,3): one run per seed.
+	for _s in $(echo "$SEED" | tr ',' ' '); do
+		run_fuzzer $T fuzz-chr --seed "$_s" --seconds "$CHR_S" --procs 6
+	done
 	# The fuzzer restored the module-wide settings: check them.
 	assert_eq "ret=4000" "$($T ioctl /dev/scull0 SCULL_IOCQQUANTUM)" "scull quantum after fuzzing"
 	assert_eq "ret=1000" "$($T ioctl /dev/scull0 SCULL_IOCQQSET)" "scull qset after fuzzing"
@@ -57,7 +60,9 @@ t_net() {
 		mod_unload snull
 		skip "ldd3test fuzz-net --seed 1 --seconds 0 fails: $(head -n1 "$T_TMP/probe" | cut -c1-100)"
 	fi
-	run_fuzzer $T fuzz-net --seed "$SEED" --seconds "$NET_S"
+	for _s in $(echo "$SEED" | tr ',' ' '); do
+		run_fuzzer $T fuzz-net --seed "$_s" --seconds "$NET_S"
+	done
 	mod_unload snull
 }
 

@@ -603,7 +603,9 @@ impl Ctx {
         if self.files.len() >= MAX_FDS {
             return self.op_close();
         }
-        let Some(dev) = self.pick_dev(|_, _| true) else {
+        // Owned devices (the ones with a model) get 40% of the opens.
+        let own = !self.models.is_empty() && self.rng.pct(40);
+        let Some(dev) = self.pick_dev(|_, owned| owned || !own) else {
             return Ok(());
         };
         let kind = self.devs[dev].kind;
