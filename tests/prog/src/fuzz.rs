@@ -888,15 +888,27 @@ impl Ctx {
         for (o, v) in adopt {
             m.set(o, &[v]);
         }
-        self.st().known_hits += hits;
+        self.st().known_hits += u64::from(hits > 0);
         Ok(())
     }
 
     /// Reads `[off, off + len)` of an owned device back with a good buffer and checks it.
     fn readback(&mut self, dev: usize, off: u64, len: u64, what: &str) -> Fr {
+        let got = self.read_range(dev, off, len, what)?;
+        self.verify(dev, off, &got, what)
+    }
+
+    /// Reads `[off, off + len)` (clipped to the size) of an owned device with a good buffer.
+    fn read_range(
+        &mut self,
+        dev: usize,
+        off: u64,
+        len: u64,
+        what: &str,
+    ) -> Result<Vec<u8>, String> {
         let size = self.models[&dev].size;
         if off >= size || len == 0 {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let len = len.min(size - off).min(DST_LEN as u64) as usize;
         let path = self.devs[dev].path.clone();
@@ -941,7 +953,7 @@ impl Ctx {
                 what, len, off, done
             ));
         }
-        self.verify(dev, off, &got, what)
+        Ok(got)
     }
 
     /// After a failed or short write from a bad buffer: the bytes past the count must be
@@ -963,16 +975,41 @@ impl Ctx {
         let end = (at + len as u64).min(m.max);
         let start = at + done as u64;
         if self.known_efault && kind != Kind::Scullp {
+            // scull copies straight into its block, and a failed copy_from_user zeroes the
+            // rest of it: each byte past the count may be the old one, 0, or the source byte.
             let src: Vec<u8> = self.src_of(b).to_vec();
-            let m = self.models.get_mut(&dev).unwrap();
-            // Only up to one block can have been touched; mark a generous range.
             let lim = end.min(start + (1 << 20));
-            for o in start..lim {
-                let i = (o - at) as usize;
-                m.unsure.entry(o).or_insert(src.get(i).copied());
+            let size = self.models[&dev].size;
+            if start < size {
+                let got = self.read_range(dev, start, lim.min(size) - start, what)?;
+                let mut hits = 0;
+                for (j, &g) in got.iter().enumerate() {
+                    let o = start + j as u64;
+                    let old = self.models[&dev].byte(o);
+                    if g == old {
+                        continue;
+                    }
+                    if g != 0 && src.get((o - at) as usize) != Some(&g) {
+                        return self.fail(format!(
+                            "{}: {} byte at offset {} is {:#04x}: neither the old {:#04x}, 0 nor the source byte",
+                            what, self.devs[dev].path, o, g, old
+                        ));
+                    }
+                    self.models.get_mut(&dev).unwrap().set(o, &[g]);
+                    hits += 1;
+                }
+                if hits > 0 {
+                    self.st().known_hits += 1;
+                }
             }
-            let size = m.size;
-            return self.readback(dev, start, lim.min(size).saturating_sub(start), what);
+            // Past the size the block may hold source bytes that a later write exposes.
+            let m = self.models.get_mut(&dev).unwrap();
+            for o in start.max(size)..lim.min(at + src.len() as u64) {
+                m.unsure
+                    .entry(o)
+                    .or_insert(src.get((o - at) as usize).copied());
+            }
+            return Ok(());
         }
         let size = self.models[&dev].size;
         let len = end.min(size).saturating_sub(start).min(2 << 20);
