@@ -28,7 +28,7 @@ PROG_MANIFEST := tests/prog/Cargo.toml
 INITRD := build/initramfs-debug.cpio
 RUST_DIRS := common scull scullp snull tests
 
-.PHONY: all modules setup kernel prog check run demo bench fmt fmt-check rust-analyzer clean help
+.PHONY: all modules setup kernel prog check fuzz run demo bench fmt fmt-check rust-analyzer clean help
 .DEFAULT_GOAL := all
 
 all: modules
@@ -42,6 +42,7 @@ help:
 	@echo '                       (TESTS=scull: scripts and KUnit modules starting with "scull";'
 	@echo '                        TESTS=scull.sh: that script; TESTS=scull.sh/echo*: those cases;'
 	@echo '                        TESTS=kunit: KUnit modules only; a,b: both)'
+	@echo 'make fuzz [FUZZ_S=600] [SEED=N]  boot and run only the fuzzers (fuzz-chr, fuzz-net)'
 	@echo 'make run               boot with the modules loaded and a shell on the console'
 	@echo 'make bench             boot the non-debug kernel and measure throughput'
 	@echo 'make fmt | fmt-check   rustfmt the Rust sources with the kernel'"'"'s .rustfmt.toml'
@@ -84,6 +85,19 @@ tests/prog/target/c/%32: tests/prog/c/%.c $(UAPI_HEADERS)
 
 check: modules prog
 	@scripts/check.sh -k $(KDIR) -T $(CHECK_TIMEOUT) $(if $(TESTS),-t '$(TESTS)')
+
+# The fuzzers alone (tests/guest/fuzz.sh) for FUZZ_S seconds each, from SEED (default: a random
+# one, printed; SEED=1,2,3 runs each fuzzer once per seed). The guest's limits grow with
+# FUZZ_S and the seeds; results and logs go to build/fuzz.
+FUZZ_S ?= 600
+SEED ?=
+
+fuzz: modules prog
+	@seed='$(SEED)'; [ -n "$$seed" ] || seed=$$(od -An -N4 -tu4 /dev/urandom | tr -d ' '); \
+	echo "make fuzz: seed $$seed, $(FUZZ_S) s per fuzzer (again: make fuzz SEED=$$seed FUZZ_S=$(FUZZ_S))"; \
+	n=$$(echo "$$seed" | tr ',' ' ' | wc -w); \
+	LDD3_TEST_TIMEOUT=$$((n * $(FUZZ_S) + 240)) QEMU_APPEND="ldd3.fuzz_s=$(FUZZ_S) ldd3.seed=$$seed" \
+		scripts/check.sh -k $(KDIR) -T $$((2 * n * $(FUZZ_S) + 900)) -t fuzz.sh -o $(CURDIR)/build/fuzz
 
 run: modules prog
 	@scripts/mkinitramfs.sh $(INITRD)

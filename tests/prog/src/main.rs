@@ -13,6 +13,7 @@
 
 mod data;
 mod errno;
+mod fuzz;
 mod fuzznet;
 mod ioctl;
 mod mmap;
@@ -226,6 +227,7 @@ const COMMANDS: &[(&str, &str, CmdFn)] = &[
     ),
     ("udp-flood", net::UDP_FLOOD_USAGE, net::cmd_udp_flood),
     ("stall-copy", uffd::STALL_COPY_USAGE, uffd::cmd_stall_copy),
+    ("fuzz-chr", fuzz::FUZZ_CHR_USAGE, fuzz::cmd_fuzz_chr),
     ("fuzz-net", fuzznet::USAGE, fuzznet::cmd_fuzz_net),
 ];
 

@@ -229,7 +229,7 @@ pub fn cmd_sigio(args: &[String]) -> Res<i32> {
 // ---------------------------------------------------------------- controlling terminal
 
 /// Opens a new pty pair; returns (master, slave) without making it the controlling tty.
-fn open_pty() -> Res<(Fd, Fd, String)> {
+pub(crate) fn open_pty() -> Res<(Fd, Fd, String)> {
     let m = sys::open("/dev/ptmx", libc::O_RDWR | libc::O_NOCTTY)?;
     let mut unlock: libc::c_int = 0;
     let mut n: libc::c_uint = 0;
