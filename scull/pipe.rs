@@ -204,9 +204,20 @@ impl FileOperations for PipeFile {
         let mode = file.flags() & flags::O_ACCMODE;
         let reader = mode != flags::O_WRONLY;
         let writer = mode != flags::O_RDONLY;
+        // Everything that can fail comes before the counts change: once they do, the file is
+        // open and `release` will undo them.
+        let mut this = KBox::new(
+            PipeFile {
+                pipe: pipe.clone(),
+                reader,
+                writer,
+                writers_seen: 0,
+            },
+            GFP_KERNEL,
+        )?;
         let mut st = lock_interruptible(&pipe.state)?;
         st.resize_if_empty(super::pipe_buffer_size())?;
-        let writers_seen = st.writer_opens - u64::from(st.writers);
+        this.writers_seen = st.writer_opens - u64::from(st.writers);
         if reader {
             st.readers += 1;
         }
@@ -214,23 +225,7 @@ impl FileOperations for PipeFile {
             st.writers += 1;
             st.writer_opens += 1;
         }
-        drop(st);
-        let this = KBox::new(
-            PipeFile {
-                pipe: pipe.clone(),
-                reader,
-                writer,
-                writers_seen,
-            },
-            GFP_KERNEL,
-        );
-        if this.is_err() {
-            // Undo the counts (the `release` that would have done it will not run).
-            let mut st = pipe.state.lock();
-            st.readers -= u32::from(reader);
-            st.writers -= u32::from(writer);
-        }
-        Ok(this?)
+        Ok(this)
     }
 
     /// C: `scull_p_release`.
