@@ -13,6 +13,7 @@
 
 mod data;
 mod errno;
+mod fault;
 mod ioctl;
 mod mmap;
 mod net;
@@ -223,6 +224,9 @@ const COMMANDS: &[(&str, &str, CmdFn)] = &[
         mmap::cmd_mapbench,
     ),
     ("udp-flood", net::UDP_FLOOD_USAGE, net::cmd_udp_flood),
+    ("nth", fault::NTH_USAGE, fault::cmd_nth),
+    ("rmmod", fault::RMMOD_USAGE, fault::cmd_rmmod),
+    ("open-loop", fault::OPEN_LOOP_USAGE, fault::cmd_open_loop),
 ];
 
 /// Runs `args[0]` as a subcommand with the rest as its arguments.
