@@ -75,6 +75,7 @@ cycle_scull() {
 	rm -f /tmp/soak.stop
 	ldd3test open-loop /dev/scull0 30 rdonly /tmp/soak.stop >/tmp/soak.user 2>&1 &
 	_u=$!
+	usleep 50000 # the opener is under way
 	racing_rmmod scull
 	: >/tmp/soak.stop
 	wait "$_u" || fail "cycle $i: the opener failed: $(cat /tmp/soak.user)"
@@ -96,7 +97,7 @@ cycle_scullp() {
 		echo "opened=$n"
 	) >/tmp/soak.user 2>&1 &
 	_u=$!
-	usleep 20000
+	usleep 50000
 	racing_rmmod scullp
 	: >/tmp/soak.stop
 	wait "$_u"

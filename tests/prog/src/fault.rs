@@ -24,7 +24,8 @@ pub const NTH_USAGE: &str = "nth N OP ARGS...\n\
      \t  ioctl DEV CMD [ARG]  the ioctl (see ioctl), device open O_RDONLY -> ok ret=N ...\n\
      \t  mmap DEV LEN         mmap(2) LEN bytes shared read-write; then (not armed) every\n\
      \t                       byte compared with pread(2)                -> ok LEN\n\
-     \t  fault DEV LEN        in a child: map LEN bytes, arm, read one byte of every page;\n\
+     \t  fault DEV LEN        in a child: map LEN bytes (at an address with no page tables\n\
+     \t                       yet), arm, read one byte of every page;\n\
      \t                       then compare every byte with pread(2)     -> ok LEN | sigbus\n\
      \t  send ADDR PORT SIZE  bind a UDP receiver on PORT, one sendto(2) of SIZE bytes to\n\
      \t                       ADDR:PORT, wait <= 2 s for it        -> ok SIZE received=yes|no\n\
@@ -102,10 +103,25 @@ fn page_size() -> usize {
     unsafe { libc::sysconf(libc::_SC_PAGESIZE) as usize }
 }
 
+/// Where `fault` maps: a 1 GiB-aligned address far from everything else, so that the faults
+/// also allocate page tables.
+const FRESH_ADDR: usize = 0x5e00_0000_0000;
+
 fn mmap(fd: &Fd, len: usize, write: bool) -> Res<*mut u8> {
+    mmap_at(fd, len, write, None)
+}
+
+fn mmap_at(fd: &Fd, len: usize, write: bool, at: Option<usize>) -> Res<*mut u8> {
     let prot = libc::PROT_READ | if write { libc::PROT_WRITE } else { 0 };
-    // SAFETY: a new mapping chosen by the kernel; no existing memory is affected.
-    let p = unsafe { libc::mmap(std::ptr::null_mut(), len, prot, libc::MAP_SHARED, fd.0, 0) };
+    let (addr, flags) = match at {
+        Some(a) => (
+            a as *mut libc::c_void,
+            libc::MAP_SHARED | libc::MAP_FIXED_NOREPLACE,
+        ),
+        None => (std::ptr::null_mut(), libc::MAP_SHARED),
+    };
+    // SAFETY: a new mapping; MAP_FIXED_NOREPLACE never replaces an existing one.
+    let p = unsafe { libc::mmap(addr, len, prot, flags, fd.0, 0) };
     if p == libc::MAP_FAILED {
         return sys::sys_err(format!("mmap {} bytes", len));
     }
@@ -146,7 +162,7 @@ fn nth_fault(n: u64, dev: &str, len: usize) -> Res<i32> {
     }
     if pid == 0 {
         let code = (|| -> Res<i32> {
-            let p = mmap(&fd, len, false)?;
+            let p = mmap_at(&fd, len, false, Some(FRESH_ADDR))?;
             let nth = FailNth::open(None)?;
             nth.set(n)?;
             let mut sum = 0u32;
