@@ -393,7 +393,7 @@ pub fn cmd_open_loop(args: &[String]) -> Res<i32> {
     let mut i = 0u64;
     while std::time::Instant::now() < end {
         if let Some(f) = stop {
-            if i % 16 == 0 && std::path::Path::new(f).exists() {
+            if i.is_multiple_of(16) && std::path::Path::new(f).exists() {
                 break;
             }
         }
