@@ -6,6 +6,8 @@ LLVM ?= -19
 TESTS ?=
 CHECK_TIMEOUT ?= 2400
 BENCH_TIMEOUT ?= 1500
+SOAK_CYCLES ?= 1000
+SOAK_TIMEOUT ?= 36000
 
 CACHE := $(or $(LDD3_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/ldd3-rust)
 export PATH := $(CACHE)/bin:$(HOME)/.cargo/bin:$(PATH)
@@ -28,7 +30,7 @@ PROG_MANIFEST := tests/prog/Cargo.toml
 INITRD := build/initramfs-debug.cpio
 RUST_DIRS := common scull scullp snull tests
 
-.PHONY: all modules setup kernel prog check fuzz run demo bench fmt fmt-check rust-analyzer clean help
+.PHONY: all modules setup kernel prog check fuzz soak run demo bench fmt fmt-check rust-analyzer clean help
 .DEFAULT_GOAL := all
 
 all: modules
@@ -43,12 +45,14 @@ help:
 	@echo '                        TESTS=scull.sh: that script; TESTS=scull.sh/echo*: those cases;'
 	@echo '                        TESTS=kunit: KUnit modules only; a,b: both)'
 	@echo 'make fuzz [FUZZ_S=600] [SEED=N]  boot and run only the fuzzers (fuzz-chr, fuzz-net)'
+	@echo 'make soak [SOAK_CYCLES=N] [TESTS=scull,..]  N (1000) load/use/unload cycles of each'
+	@echo '                       module, rmmod racing its users; kmemleak and slab counts'
 	@echo 'make run               boot with the modules loaded and a shell on the console'
 	@echo 'make bench             boot the non-debug kernel and measure throughput'
 	@echo 'make fmt | fmt-check   rustfmt the Rust sources with the kernel'"'"'s .rustfmt.toml'
 	@echo 'make rust-analyzer     write rust-project.json (editor support) for the modules and KDIR'
 	@echo 'make clean             remove build products (not the cached kernels)'
-	@echo 'Variables: KDIR=/path/to/kernel/build LLVM=$(LLVM) W=1 CLIPPY=1 CHECK_TIMEOUT=$(CHECK_TIMEOUT)'
+	@echo 'Variables: KDIR=/path/to/kernel/build LLVM=$(LLVM) W=1 CLIPPY=1 CHECK_TIMEOUT=$(CHECK_TIMEOUT) SOAK_TIMEOUT=$(SOAK_TIMEOUT)'
 	@echo '           CONSOLE=1 (show the whole guest console during check/bench)'
 
 setup:
@@ -98,6 +102,12 @@ fuzz: modules prog
 	n=$$(echo "$$seed" | tr ',' ' ' | wc -w); \
 	LDD3_TEST_TIMEOUT=$$((n * $(FUZZ_S) + 240)) QEMU_APPEND="ldd3.fuzz_s=$(FUZZ_S) ldd3.seed=$$seed" \
 		scripts/check.sh -k $(KDIR) -T $$((2 * n * $(FUZZ_S) + 900)) -t fuzz.sh -o $(CURDIR)/build/fuzz
+
+# The soak: scripts/check.sh in the guest's soak mode (tests/guest/soak.sh); results and
+# console in build/soak.
+soak: modules prog
+	@QEMU_APPEND="$(strip $(QEMU_APPEND) ldd3.cycles=$(SOAK_CYCLES))" scripts/check.sh -k $(KDIR) \
+		-m soak -o $(CURDIR)/build/soak -T $(SOAK_TIMEOUT) $(if $(TESTS),-t '$(TESTS)')
 
 run: modules prog
 	@scripts/mkinitramfs.sh $(INITRD)

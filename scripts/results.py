@@ -258,6 +258,15 @@ def main():
             print("  " + b)
         if nbad > len(bad):
             print(f"  ... and {nbad - len(bad)} more")
+    # Figures a guest script reports (`# report LINE`: make soak's times and slab counts) and
+    # the allocation failures of faults.sh (`# faults PATH N`).
+    for m in markers:
+        if m.startswith("# report "):
+            print(m[len("# report "):])
+    faults = [m.split()[2:4] for m in markers if m.startswith("# faults ") and len(m.split()) == 4]
+    if faults:
+        print("allocations failed on purpose: " + ", ".join(f"{p} {n}" for p, n in faults)
+              + f" (total {sum(int(n) for _, n in faults if n.isdigit())})")
     summary = time_summary(markers, args.outdir)
     if summary:
         print(summary)

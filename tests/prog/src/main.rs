@@ -13,6 +13,7 @@
 
 mod data;
 mod errno;
+mod fault;
 mod fuzz;
 mod fuzznet;
 mod ioctl;
@@ -229,6 +230,9 @@ const COMMANDS: &[(&str, &str, CmdFn)] = &[
     ("stall-copy", uffd::STALL_COPY_USAGE, uffd::cmd_stall_copy),
     ("fuzz-chr", fuzz::FUZZ_CHR_USAGE, fuzz::cmd_fuzz_chr),
     ("fuzz-net", fuzznet::USAGE, fuzznet::cmd_fuzz_net),
+    ("nth", fault::NTH_USAGE, fault::cmd_nth),
+    ("rmmod", fault::RMMOD_USAGE, fault::cmd_rmmod),
+    ("open-loop", fault::OPEN_LOOP_USAGE, fault::cmd_open_loop),
 ];
 
 /// Runs `args[0]` as a subcommand with the rest as its arguments.
