@@ -9,6 +9,18 @@
 //! and a transmit-done interrupt on the sender. Each device has a pool of `pool_size` transmit
 //! buffers; its queue stops while the pool is empty.
 //!
+//! ```sh
+//! insmod snull.ko                                  # use_napi=1 pool_size=8 lockup=0 timeout=5
+//! ip addr add 192.168.0.1/24 dev sn0; ip link set sn0 up
+//! ip addr add 192.168.1.2/24 dev sn1; ip link set sn1 up
+//! ping -c 3 192.168.0.2                            # out of sn0, back in through sn1
+//! ethtool -S sn0                                   # rx_interrupts, tx_interrupts, ...
+//! ```
+//!
+//! The layers of the book's `snull.c`: the simulated hardware is `hw.rs` (`snull_hw_tx`: the
+//! buffers, the wire, the interrupts it raises); here are the operations the kernel calls and
+//! the interrupt handlers, which run with the wire lock dropped.
+//!
 //! Unlike the book: buffers hold full-size frames, only IPv4 is rewritten, a frame is freed
 //! exactly once, nothing sleeps in the watchdog, an error on sn1 frees sn0, and unloading
 //! while the interfaces carry traffic is safe.
@@ -193,11 +205,13 @@ impl Snull {
 impl NetDeviceOps for Snull {
     type Data = SnullDev;
 
+    /// C `snull_open`.
     fn open(dev: &RtnlNetDevice<Self>) -> Result {
         dev.start_queue();
         Ok(())
     }
 
+    /// C `snull_release`.
     fn stop(dev: &RtnlNetDevice<Self>) -> Result {
         dev.stop_queue();
         // Frames still queued for this interface are lost; their buffers go home.
@@ -247,6 +261,7 @@ impl NetDeviceOps for Snull {
         done
     }
 
+    /// C `snull_stats` (64-bit, `ndo_get_stats64`).
     fn get_stats64(dev: &NetDevice<Self>, stats: &mut LinkStats) {
         *stats = dev.data().shared.wire.lock().ports[dev.data().index].stats;
     }
@@ -264,12 +279,14 @@ impl NetDeviceOps for Snull {
         }
     }
 
+    /// C `snull_change_mtu`.
     fn change_mtu(dev: &RtnlNetDevice<Self>, new_mtu: u32) -> Result {
         // The core already checked 68..=1500, and every buffer holds a full frame.
         dev.set_mtu(new_mtu);
         Ok(())
     }
 
+    /// The book has none (`eth_mac_addr`); refused while up, as there.
     fn set_mac_address(dev: &RtnlNetDevice<Self>, addr: &[u8; ETH_ALEN]) -> Result {
         if dev.is_up() {
             return Err(EBUSY);
@@ -281,6 +298,7 @@ impl NetDeviceOps for Snull {
         Ok(())
     }
 
+    /// C `snull_header`.
     fn create_header(
         skb: &mut SkBuffRef,
         dev: &NetDevice<Self>,
@@ -299,6 +317,7 @@ impl NetDeviceOps for Snull {
         Ok(packet::ETH_HLEN)
     }
 
+    /// `ethtool -i` (the book has no ethtool_ops).
     fn driver_info(_dev: &NetDevice<Self>) -> DriverInfo {
         DriverInfo {
             driver: c"snull",
@@ -310,6 +329,7 @@ impl NetDeviceOps for Snull {
         &Counters::NAMES
     }
 
+    /// `ethtool -S`: the counters of [`Counters::NAMES`].
     fn ethtool_stats(dev: &NetDevice<Self>, values: &mut [u64]) {
         let counters = dev.data().shared.wire.lock().ports[dev.data().index]
             .counters
