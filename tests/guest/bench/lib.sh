@@ -49,11 +49,11 @@ bytes_of() {
 	esac
 }
 
-# iob write PATH BS MIB | iob read PATH BS MIB: one `ldd3test iobench` run; prints
+# iob write|rewrite|read PATH BS MIB: one `ldd3test iobench` run; prints
 # `MB_PER_S NS_PER_CALL`, or nothing when it failed or moved other than MIB MiB.
 iob() {
-	if [ "$1" = write ]; then
-		_o=$($T iobench write "$2" "$3" "$4M" 2>&1)
+	if [ "$1" != read ]; then
+		_o=$($T iobench "$1" "$2" "$3" "$4M" 2>&1)
 	else
 		_o=$($T iobench read "$2" "$3" 2>&1)
 	fi || {

@@ -5,10 +5,11 @@ use crate::sys::{self, Error, Res};
 use crate::{int, out, usage_err, want_args};
 
 /// Usage of `iobench`.
-pub const IOBENCH_USAGE: &str = "iobench write PATH BS TOTAL | iobench read PATH BS\n\
+pub const IOBENCH_USAGE: &str = "iobench write|rewrite PATH BS TOTAL | iobench read PATH BS\n\
      \twrite: open PATH O_WRONLY|O_CREAT|O_TRUNC (scull empties itself on a write-only\n\
      \topen), then write TOTAL bytes in blocks of BS, each block written in full as dd\n\
-     \tdoes (a short write is followed by one for the rest of the block). read: open\n\
+     \tdoes (a short write is followed by one for the rest of the block). rewrite: the\n\
+     \tsame through an O_RDWR open, which keeps the data (over it: no allocation). read: open\n\
      \tO_RDONLY, read(2) BS bytes at a time until end of file. Only the loop is timed\n\
      \t(CLOCK_MONOTONIC), not open and close. Prints `bytes=N calls=C ns=T mb_per_s=R\n\
      \tns_per_call=L` (R in 10^6 bytes/s; C counts the read(2)/write(2) calls, the last\n\
@@ -28,17 +29,21 @@ fn size(s: &str) -> Res<usize> {
     Ok(v as usize * mul)
 }
 
-/// iobench write PATH BS TOTAL | iobench read PATH BS
+/// iobench write|rewrite PATH BS TOTAL | iobench read PATH BS
 pub fn cmd_iobench(args: &[String]) -> Res<i32> {
     let first = IOBENCH_USAGE.lines().next().unwrap_or("");
-    let write = match args.first().map(|s| s.as_str()) {
+    let (write, open_flags) = match args.first().map(|s| s.as_str()) {
         Some("write") => {
             want_args(args, 4, 4, first)?;
-            true
+            (true, libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC)
+        }
+        Some("rewrite") => {
+            want_args(args, 4, 4, first)?;
+            (true, libc::O_RDWR)
         }
         Some("read") => {
             want_args(args, 3, 3, first)?;
-            false
+            (false, libc::O_RDONLY)
         }
         _ => return usage_err(format!("usage: ldd3test {}", first)),
     };
@@ -48,10 +53,7 @@ pub fn cmd_iobench(args: &[String]) -> Res<i32> {
     let t0;
     if write {
         let total = size(&args[3])?;
-        let fd = sys::open(
-            &args[1],
-            libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC | libc::O_CLOEXEC,
-        )?;
+        let fd = sys::open(&args[1], open_flags | libc::O_CLOEXEC)?;
         t0 = sys::monotonic_ns();
         while bytes < total {
             let block = bs.min(total - bytes);
@@ -71,7 +73,7 @@ pub fn cmd_iobench(args: &[String]) -> Res<i32> {
             bytes += block;
         }
     } else {
-        let fd = sys::open(&args[1], libc::O_RDONLY | libc::O_CLOEXEC)?;
+        let fd = sys::open(&args[1], open_flags | libc::O_CLOEXEC)?;
         t0 = sys::monotonic_ns();
         loop {
             let n = sys::read_once(&fd, &mut buf, None)?;
