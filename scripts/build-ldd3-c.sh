@@ -23,6 +23,14 @@ for m in scull scullp snull; do
 		die "'$checkout' is not a checkout of the LDD3 examples (no $m/Makefile); get one with: git clone https://github.com/martinezjavier/ldd3"
 done
 
+# Up to date: built against this kernel from this checkout, and no file of it changed since.
+stamp=$out/modules/.built
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$kdir $(realpath "$checkout")" ] &&
+	[ -z "$(cd "$checkout" && find include scull scull-shared scullp snull -newer "$stamp" -print -quit)" ]; then
+	note "C reference up to date: $out/modules ($(cd "$out/modules" && echo *.ko))"
+	exit 0
+fi
+
 step "building the C reference from $checkout against $(basename "$kdir")"
 mkdir -p "$out"
 rm -rf "$out/src" "$out/modules"
@@ -43,3 +51,4 @@ for m in scull scullp snull; do
 		note "C $m.ko did not build, skipped: ${reason:-see $log}"
 	fi
 done
+echo "$kdir $(realpath "$checkout")" >"$stamp"
