@@ -5,12 +5,12 @@ use crate::sys::{self, Error, Res};
 use crate::{int, out, usage_err, want_args};
 
 /// Usage of `iobench`.
-pub const IOBENCH_USAGE: &str = "iobench write|rewrite PATH BS TOTAL | iobench read PATH BS\n\
+pub const IOBENCH_USAGE: &str = "iobench write|rewrite PATH BS TOTAL | iobench read PATH BS [TOTAL]\n\
      \twrite: open PATH O_WRONLY|O_CREAT|O_TRUNC (scull empties itself on a write-only\n\
      \topen), then write TOTAL bytes in blocks of BS, each block written in full as dd\n\
      \tdoes (a short write is followed by one for the rest of the block). rewrite: the\n\
      \tsame through an O_RDWR open, which keeps the data (over it: no allocation). read: open\n\
-     \tO_RDONLY, read(2) BS bytes at a time until end of file. Only the loop is timed\n\
+     \tO_RDONLY, read(2) BS bytes at a time until end of file (or TOTAL bytes). Only the loop is timed\n\
      \t(CLOCK_MONOTONIC), not open and close. Prints `bytes=N calls=C ns=T mb_per_s=R\n\
      \tns_per_call=L` (R in 10^6 bytes/s; C counts the read(2)/write(2) calls, the last\n\
      \tread returning 0 included). BS and TOTAL take a k or M suffix (KiB, MiB).";
@@ -29,7 +29,7 @@ fn size(s: &str) -> Res<usize> {
     Ok(v as usize * mul)
 }
 
-/// iobench write|rewrite PATH BS TOTAL | iobench read PATH BS
+/// iobench write|rewrite PATH BS TOTAL | iobench read PATH BS [TOTAL]
 pub fn cmd_iobench(args: &[String]) -> Res<i32> {
     let first = IOBENCH_USAGE.lines().next().unwrap_or("");
     let (write, open_flags) = match args.first().map(|s| s.as_str()) {
@@ -42,7 +42,7 @@ pub fn cmd_iobench(args: &[String]) -> Res<i32> {
             (true, libc::O_RDWR)
         }
         Some("read") => {
-            want_args(args, 3, 3, first)?;
+            want_args(args, 3, 4, first)?;
             (false, libc::O_RDONLY)
         }
         _ => return usage_err(format!("usage: ldd3test {}", first)),
@@ -73,10 +73,15 @@ pub fn cmd_iobench(args: &[String]) -> Res<i32> {
             bytes += block;
         }
     } else {
+        let total = match args.get(3) {
+            Some(t) => size(t)?,
+            None => usize::MAX,
+        };
         let fd = sys::open(&args[1], open_flags | libc::O_CLOEXEC)?;
         t0 = sys::monotonic_ns();
-        loop {
-            let n = sys::read_once(&fd, &mut buf, None)?;
+        while bytes < total {
+            let want = bs.min(total - bytes);
+            let n = sys::read_once(&fd, &mut buf[..want], None)?;
             calls += 1;
             if n == 0 {
                 break;
