@@ -5,7 +5,9 @@
 LLVM ?= -19
 TESTS ?=
 CHECK_TIMEOUT ?= 2400
-BENCH_TIMEOUT ?= 1500
+BENCH_TIMEOUT ?= 2400
+BENCH_ROUNDS ?= 7
+LDD3_C ?=
 SOAK_CYCLES ?= 1000
 SOAK_TIMEOUT ?= 36000
 
@@ -48,11 +50,15 @@ help:
 	@echo 'make soak [SOAK_CYCLES=N] [TESTS=scull,..]  N (1000) load/use/unload cycles of each'
 	@echo '                       module, rmmod racing its users; kmemleak and slab counts'
 	@echo 'make run               boot with the modules loaded and a shell on the console'
-	@echo 'make bench             boot the non-debug kernel and measure throughput'
+	@echo 'make bench             boot the non-debug kernel and measure throughput, alternating each'
+	@echo '                       driver with the kernel'"'"'s own equivalent, BENCH_ROUNDS=$(BENCH_ROUNDS) rounds;'
+	@echo '                       LDD3_C=/path/to/ldd3 adds the C reference (a checkout of'
+	@echo '                       martinezjavier/ldd3, built in build/ldd3-c) and rust/C ratios'
 	@echo 'make fmt | fmt-check   rustfmt the Rust sources with the kernel'"'"'s .rustfmt.toml'
 	@echo 'make rust-analyzer     write rust-project.json (editor support) for the modules and KDIR'
 	@echo 'make clean             remove build products (not the cached kernels)'
 	@echo 'Variables: KDIR=/path/to/kernel/build LLVM=$(LLVM) W=1 CLIPPY=1 CHECK_TIMEOUT=$(CHECK_TIMEOUT) SOAK_TIMEOUT=$(SOAK_TIMEOUT)'
+	@echo '           BENCH_ROUNDS=$(BENCH_ROUNDS) LDD3_C=/path/to/ldd3 QEMU_APPEND="ldd3.bench_only=snull ..."'
 	@echo '           CONSOLE=1 (show the whole guest console during check/bench)'
 
 setup:
@@ -133,11 +139,14 @@ bench: setup prog
 	@test -f Kbuild || { echo "error: no ./Kbuild: nothing to build" >&2; exit 1; }
 	@mkdir -p $(BENCH_SRC) && tar -c $(BUILD_PRODUCTS) . | tar -x -C $(BENCH_SRC)
 	$(MAKE) -C $(KDIR_BENCH) M=$(BENCH_SRC) $(KBUILD_ARGS) modules
-	@scripts/mkinitramfs.sh -m $(BENCH_SRC) build/initramfs-bench.cpio
-	@scripts/qemu.sh -k $(KDIR_BENCH)/arch/x86/boot/bzImage -i build/initramfs-bench.cpio \
+	$(if $(LDD3_C),@scripts/build-ldd3-c.sh $(KDIR_BENCH) $(LDD3_C) build/ldd3-c)
+	@scripts/mkinitramfs.sh -b -m $(BENCH_SRC) $(if $(LDD3_C),-c build/ldd3-c/modules) build/initramfs-bench.cpio
+	@QEMU_APPEND="ldd3.bench_rounds=$(BENCH_ROUNDS)$(if $(QEMU_APPEND), $(QEMU_APPEND))" \
+		scripts/qemu.sh -k $(KDIR_BENCH)/arch/x86/boot/bzImage -i build/initramfs-bench.cpio \
 		-m bench -o build/bench -T $(BENCH_TIMEOUT)
 	@grep -q '^# ldd3 guest done' build/bench/results.txt || \
 		{ echo "error: the bench guest did not finish (build/bench/guest.log)" >&2; exit 1; }
+	@sed -n 's/^sample //p' build/bench/results.txt >build/bench/samples.txt
 	@echo; sed -n 's/^bench //p' build/bench/results.txt | tee build/bench/table.txt
 
 # rustfmt with the kernel's .rustfmt.toml (from KDIR's source, else the cached source tree; its

@@ -1,25 +1,31 @@
 #!/usr/bin/env bash
 # Packs the guest's initramfs, an uncompressed cpio (under TCG the guest unpacks it faster
 # than it would decompress it): busybox-static with its applet links, /init from
-# tests/guest/init, the test scripts in /tests, every built module in /modules (plus
-# /modules/kunit.list naming those with KUnit suites), /bin/ldd3test when built, and iproute2's
-# `ip` and `ethtool` with their libraries at the host's paths (call them as /sbin/ip,
-# /sbin/ethtool: busybox's shell runs its own applets before $PATH).
+# tests/guest/init, the test scripts in /tests (the benchmark in /tests/bench), every built
+# module in /modules (plus /modules/kunit.list naming those with KUnit suites), /bin/ldd3test
+# when built, and iproute2's `ip` and `ethtool` with their libraries at the host's paths (call
+# them as /sbin/ip, /sbin/ethtool: busybox's shell runs its own applets before $PATH).
 #
-# usage: scripts/mkinitramfs.sh [-m MODULE_ROOT] OUT.cpio
+# usage: scripts/mkinitramfs.sh [-b] [-m MODULE_ROOT] [-c C_MODULES] OUT.cpio
+#   -b: for the benchmark: also iperf3 (Debian's, /usr/bin/iperf3) with its libraries.
 #   MODULE_ROOT: where to look for .ko files (default: the repository; `make bench` passes the
 #   bench kernel's module output directory).
+#   C_MODULES: a directory of the C reference's modules (scripts/build-ldd3-c.sh), packed as
+#   /modules/ldd3-c (with its skipped.txt), apart from the project's.
 . "$(dirname "$0")/lib.sh"
 
-modroot=$ROOT
-while getopts m: opt; do
+modroot=$ROOT bench='' cmods=''
+usage="usage: $0 [-b] [-m MODULE_ROOT] [-c C_MODULES] OUT.cpio"
+while getopts bm:c: opt; do
 	case "$opt" in
+	b) bench=1 ;;
 	m) modroot=$OPTARG ;;
-	*) die "usage: $0 [-m MODULE_ROOT] OUT.cpio" ;;
+	c) cmods=$(realpath "$OPTARG") ;;
+	*) die "$usage" ;;
 	esac
 done
 shift $((OPTIND - 1))
-[ $# -eq 1 ] || die "usage: $0 [-m MODULE_ROOT] OUT.cpio"
+[ $# -eq 1 ] || die "$usage"
 out=$(realpath -m "$1")
 mkdir -p "$(dirname "$out")"
 
@@ -50,6 +56,10 @@ for prog in ip ethtool; do
 	copy_with_libs "$path" "/usr/sbin/$prog"
 	ln -s "/usr/sbin/$prog" "sbin/$prog"
 done
+if [ -n "$bench" ]; then
+	[ -x /usr/bin/iperf3 ] || die "/usr/bin/iperf3 not found: install iperf3 (scripts/setup-host.sh)"
+	copy_with_libs /usr/bin/iperf3 /usr/bin/iperf3
+fi
 
 cp "$BUSYBOX" bin/busybox
 for applet in $("$BUSYBOX" --list-full); do
@@ -59,6 +69,10 @@ done
 install -m 0755 "$ROOT/tests/guest/init" init
 for f in "$ROOT"/tests/guest/*; do
 	[ -f "$f" ] && [ "$(basename "$f")" != init ] && install -m 0755 "$f" tests/
+done
+mkdir -p tests/bench
+for f in "$ROOT"/tests/guest/bench/*; do
+	[ -f "$f" ] && install -m 0755 "$f" tests/bench/
 done
 
 prog=$ROOT/tests/prog/target/x86_64-unknown-linux-musl/release/ldd3test
@@ -84,6 +98,13 @@ for ko in "${mods[@]}"; do
 		echo "${name%.ko}" >>modules/kunit.list
 	fi
 done
+
+if [ -n "$cmods" ]; then
+	mkdir -p modules/ldd3-c
+	for f in "$cmods"/*.ko "$cmods"/skipped.txt; do
+		[ -f "$f" ] && cp "$f" modules/ldd3-c/
+	done
+fi
 
 cat >etc/passwd <<'EOF'
 root:x:0:0:root:/root:/bin/sh

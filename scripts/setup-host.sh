@@ -10,6 +10,7 @@ APT_PACKAGES=(
 	flex bison bc libelf-dev libssl-dev cpio kmod # kernel build
 	qemu-system-x86 busybox-static # the test guest
 	iproute2 ethtool # copied into the guest
+	iperf3 # copied into the bench guest (make bench: snull and veth TCP)
 	gcc-multilib # gcc -m32: the 32-bit test programs (compat_ioctl)
 	xz-utils dpkg-dev debian-archive-keyring
 )

@@ -11,6 +11,7 @@
 //! To add a subcommand: write `fn cmd_x(args: &[String]) -> Res<i32>` and add it to
 //! `COMMANDS`.
 
+mod bench;
 mod data;
 mod errno;
 mod fault;
@@ -226,6 +227,7 @@ const COMMANDS: &[(&str, &str, CmdFn)] = &[
          \tprints `pages=N ns=T pages_per_s=R sum=S`",
         mmap::cmd_mapbench,
     ),
+    ("iobench", bench::IOBENCH_USAGE, bench::cmd_iobench),
     ("udp-flood", net::UDP_FLOOD_USAGE, net::cmd_udp_flood),
     ("stall-copy", uffd::STALL_COPY_USAGE, uffd::cmd_stall_copy),
     ("fuzz-chr", fuzz::FUZZ_CHR_USAGE, fuzz::cmd_fuzz_chr),
