@@ -165,7 +165,8 @@ insmod_sweep() { # MODULE
 	# EBUSY: seen once for scull at a point past the driver's init (the module loader's
 	# answer while a module of that name is still going away, module_patient_check_exists);
 	# the check that nothing is left behind applies to it all the same.
-	case $1 in snull) _i_errnos="ENOMEM ENOBUFS EBUSY" ;; *) _i_errnos="ENOMEM EBUSY" ;; esac
+	# EINVAL: seen once for snull (an allocation of the loader's parameter parsing).
+	case $1 in snull) _i_errnos="ENOMEM ENOBUFS EBUSY EINVAL" ;; *) _i_errnos="ENOMEM EBUSY" ;; esac
 	SWEEP_STEP=${INSMOD_STEP:-10} sweep "insmod-$1" "$_i_errnos" insmod_check insmod "$LDD3_MODULES/$1.ko"
 }
 

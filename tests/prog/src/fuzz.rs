@@ -648,6 +648,10 @@ impl Ctx {
         }
         self.note(Sys::Open, &r)?;
         let what = format!("open {} flags {:#x}", path, flags);
+        // A truncating or pipe open waits for the device lock interruptibly: EINTR, not open.
+        if r == Err(libc::EINTR) && kind != Kind::Wuid {
+            return Ok(());
+        }
         match kind {
             Kind::Scull => self.expect_err(&what, &r, &[], true)?,
             Kind::Scullp if owned && acc == libc::O_WRONLY && mapped => {
@@ -1147,7 +1151,14 @@ impl Ctx {
                 Ok(())
             }
             _ if !owned => {
-                let allowed = [libc::EFAULT, libc::EFBIG, libc::ENOMEM, libc::ENOSPC];
+                // EINTR: the wait for the device lock is interruptible (a timer signal).
+                let allowed = [
+                    libc::EFAULT,
+                    libc::EFBIG,
+                    libc::ENOMEM,
+                    libc::ENOSPC,
+                    libc::EINTR,
+                ];
                 self.expect_err(&what, &r, &allowed, true)?;
                 if let Ok(n) = r {
                     if n as usize > b.len {
@@ -1167,6 +1178,8 @@ impl Ctx {
                     self.predict_read(kind, size, at, b.len, b.good)
                 };
                 let mut allowed = errs.clone();
+                // The wait for the device lock is interruptible: EINTR, nothing done.
+                allowed.push(libc::EINTR);
                 if write {
                     allowed.extend([libc::ENOMEM, libc::ENOSPC]);
                 } else if kind == Kind::Scullp {
@@ -1356,6 +1369,10 @@ impl Ctx {
             return Ok(());
         }
         // Owned device: the VFS checks the whole range, then calls the driver per segment.
+        // A signal while the first segment waits for the device lock: EINTR, nothing done.
+        if r == Err(libc::EINTR) && total > 0 {
+            return Ok(());
+        }
         if total == 0 {
             return self.expect_exact(&what, &r, Ok(0));
         }
@@ -1476,6 +1493,10 @@ impl Ctx {
         if kind == Kind::Pipe {
             let want = if w <= 4 { libc::ESPIPE } else { libc::EINVAL };
             return self.expect_exact(&what, &r, Err(want));
+        }
+        // The wait for the device lock is interruptible: EINTR, the position unchanged.
+        if r == Err(libc::EINTR) {
+            return Ok(());
         }
         if !self.is_owned(dev) {
             if whence == libc::SEEK_SET {
