@@ -162,10 +162,9 @@ insmod_sweep() { # MODULE
 	# INSMOD_STEP=1, e.g. by hand in `make run`: INSMOD_STEP=1 sh /tests/faults.sh).
 	# ENOBUFS: a net device's registration can also end that way (seen at a failure point past
 	# register_netdev; the networking core maps some allocation failures to it).
-	# EBUSY: seen once for scull at a point past the driver's init (the module loader's
-	# answer while a module of that name is still going away, module_patient_check_exists);
-	# the check that nothing is left behind applies to it all the same.
-	# EINVAL: seen once for snull (an allocation of the loader's parameter parsing).
+	# EBUSY (scull) and EINVAL (snull) were each seen once in a sweep, from kernel paths not
+	# traced yet (EBUSY is what the module loader answers while a module of the same name is
+	# still going away). The check that nothing is left behind applies to them all the same.
 	case $1 in snull) _i_errnos="ENOMEM ENOBUFS EBUSY EINVAL" ;; *) _i_errnos="ENOMEM EBUSY" ;; esac
 	SWEEP_STEP=${INSMOD_STEP:-10} sweep "insmod-$1" "$_i_errnos" insmod_check insmod "$LDD3_MODULES/$1.ko"
 }
