@@ -1409,7 +1409,7 @@ impl Ctx {
         let n = match (&r, &expect) {
             (Ok(n), Ok(e)) if n == e => *n as usize,
             (Ok(n), Ok(e))
-                if *n < *e && *n > 0 && (write || (kind == Kind::Scull && signalled)) =>
+                if *n < *e && *n > 0 && (write || matches!(kind, Kind::Scull | Kind::Scullp)) =>
             {
                 self.st().short_io += 1;
                 *n as usize
