@@ -1314,7 +1314,7 @@ impl Ctx {
         if blocking {
             self.disarm();
         }
-        let signalled = signals_total() != sig0;
+        let _signalled = signals_total() != sig0;
         self.note(call, &r)?;
         let bad_acc = if write {
             libc::O_RDONLY
