@@ -649,7 +649,7 @@ impl Ctx {
         self.note(Sys::Open, &r)?;
         let what = format!("open {} flags {:#x}", path, flags);
         // A truncating or pipe open waits for the device lock interruptibly: EINTR, not open.
-        if r == Err(libc::EINTR) && kind != Kind::Wuid {
+        if r == Err(libc::EINTR) {
             return Ok(());
         }
         match kind {
