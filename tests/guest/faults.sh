@@ -458,9 +458,16 @@ send_check() {
 case_tx_snull() {
 	snull_fresh
 	SEND_LOST=0 SEND_DROPPED0=$(stat_of sn1 rx_dropped)
-	sweep tx-snull "ENOBUFS ENOMEM" send_check send 192.168.0.2 $PORT 200
+	# The sender is pinned to one CPU, but a page-fragment refill on the receive side comes
+	# every few dozen frames and shifts the points after it by one, which can make the sweep
+	# step over the receive allocation: up to three sweeps, each one at every point.
+	for _try in 1 2 3; do
+		sweep tx-snull "ENOBUFS ENOMEM" send_check send 192.168.0.2 $PORT 200
+		[ "$SEND_LOST" -eq 0 ] || break
+		echo "tx-snull: sweep $_try did not reach snull's receive allocation"
+	done
 	echo "tx-snull: $SEND_LOST datagrams lost at sn1's receive (rx_dropped), the others refused by sendto"
-	[ "$SEND_LOST" -gt 0 ] || fail "no failure hit snull's receive allocation"
+	[ "$SEND_LOST" -gt 0 ] || fail "no failure hit snull's receive allocation in three sweeps"
 	mod_unload snull
 }
 

@@ -235,6 +235,9 @@ fn nth_send(n: u64, task: Option<i64>, args: &[String]) -> Res<i32> {
     let tx = UdpSocket::bind("0.0.0.0:0").map_err(|e| sock_err("bind sender", e))?;
     let buf = vec![0xa5u8; size];
     let to = SocketAddrV4::new(addr, port);
+    // The route and the receive side's page fragments are cached per CPU: a call on the other
+    // CPU would pass through a different number of allocations, and the sweep skip points.
+    pin_to_cpu0()?;
     let nth = FailNth::open(task)?;
     nth.set(n)?;
     let sent = tx.send_to(&buf, to);
@@ -258,6 +261,19 @@ fn nth_send(n: u64, task: Option<i64>, args: &[String]) -> Res<i32> {
     };
     report(injected, res);
     Ok(0)
+}
+
+/// Runs this thread on CPU 0 only, so that per-CPU caches look the same from call to call.
+fn pin_to_cpu0() -> Res<()> {
+    // SAFETY: an all-zero `cpu_set_t` is the empty set; CPU_SET stays inside it (CPU 0).
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `set` is a valid, writable `cpu_set_t`.
+    unsafe { libc::CPU_SET(0, &mut set) };
+    // SAFETY: `set` is a valid `cpu_set_t` of the size passed; 0 is this thread.
+    if unsafe { libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set) } != 0 {
+        return sys::sys_err("sched_setaffinity to CPU 0");
+    }
+    Ok(())
 }
 
 pub fn cmd_nth(args: &[String]) -> Res<i32> {
