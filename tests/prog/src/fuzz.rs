@@ -23,17 +23,14 @@ use crate::sys::{Error, Res};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-pub const FUZZ_CHR_USAGE: &str =
-    "fuzz-chr --seed S --seconds T [--procs N] [--tiny-geometry] [--known scull-efault]\n\
+pub const FUZZ_CHR_USAGE: &str = "fuzz-chr --seed S --seconds T [--procs N] [--tiny-geometry]\n\
      \tfuzz the scull, scullpipe, access and scullp devices that exist for T seconds with N\n\
      \t(default 4) worker processes, deterministically from seed S; prints `seed=S` first and\n\
      \ta summary last (ops, per-syscall counts and errnos, signals). Exits 1 with a `FAIL`\n\
      \tline (with the seed) on an errno a call may not return, a lost or changed byte, a\n\
      \tworker killed by an unexpected signal or still running T + 30 s later.\n\
      \tAs root it changes the module-wide geometry and restores it at the end (RESET ioctls,\n\
-     \tthe pipe size it found). --tiny-geometry also sets quantum/qset of a few bytes;\n\
-     \t--known scull-efault tolerates (and counts) scull writes that fail with EFAULT yet\n\
-     \tchange the device's bytes beyond the count they return.";
+     \tthe pipe size it found). --tiny-geometry also sets quantum/qset of a few bytes.";
 
 const PAGE: usize = 4096;
 /// scull's and scullp's default `scull_max_size` / `scullp_max_size`.
@@ -112,7 +109,6 @@ struct Stats {
     child_sigbus: u64,
     child_sigsegv: u64,
     short_io: u64,
-    known_hits: u64,
     /// What the worker is doing (for a hang report), NUL-terminated.
     current: [u8; 160],
     /// Why it failed, NUL-terminated.
@@ -210,9 +206,6 @@ struct Model {
     size: u64,
     max: u64,
     pages: BTreeMap<u64, Box<[u8; PAGE]>>,
-    /// Bytes a failed scull write may have changed (with --known scull-efault): besides the
-    /// old value, zero or this value (the source byte, when it was readable) are accepted.
-    unsure: BTreeMap<u64, Option<u8>>,
     /// Which 1 MiB (scull) / 4 MiB (scullp) regions were written since the last truncation:
     /// the largest block is that big, so this bounds the memory the device holds.
     regions: BTreeSet<u64>,
@@ -230,7 +223,6 @@ impl Model {
             size: 0,
             max,
             pages: BTreeMap::new(),
-            unsure: BTreeMap::new(),
             regions: BTreeSet::new(),
             region_shift: shift,
             region_budget: budget,
@@ -252,13 +244,6 @@ impl Model {
             page[po..po + n].copy_from_slice(&src[i..i + n]);
             i += n;
         }
-        if !src.is_empty() {
-            let end = off + src.len() as u64;
-            let gone: Vec<u64> = self.unsure.range(off..end).map(|(k, _)| *k).collect();
-            for k in gone {
-                self.unsure.remove(&k);
-            }
-        }
     }
     /// Records a completed write of `src` at `off`.
     fn write(&mut self, off: u64, src: &[u8]) {
@@ -270,7 +255,6 @@ impl Model {
     fn truncate(&mut self) {
         self.size = 0;
         self.pages.clear();
-        self.unsure.clear();
         self.regions.clear();
     }
     /// Would writing `[off, off + len)` go over the memory budget?
@@ -378,7 +362,6 @@ struct Ctx {
     root: bool,
     tty: bool,
     tiny: bool,
-    known_efault: bool,
     st: *mut Stats,
     devs: Vec<Dev>,
     models: BTreeMap<usize, Model>,
@@ -838,7 +821,6 @@ impl Ctx {
     /// Compares `got` (read at `off`) with the model.
     fn verify(&mut self, dev: usize, off: u64, got: &[u8], what: &str) -> Fr {
         let m = &self.models[&dev];
-        let mut adopt = Vec::new();
         let mut i = 0;
         while i < got.len() {
             let o = off + i as u64;
@@ -855,30 +837,14 @@ impl Ctx {
                     if g == want {
                         continue;
                     }
-                    match m.unsure.get(&o) {
-                        Some(alt) if g == 0 || Some(g) == *alt => adopt.push((o, g)),
-                        _ => {
-                            return self.fail(format!(
-                                "{}: {} byte at offset {} is {:#04x}, expected {:#04x} (size {})",
-                                what, self.devs[dev].path, o, g, want, m.size
-                            ))
-                        }
-                    }
+                    return self.fail(format!(
+                        "{}: {} byte at offset {} is {:#04x}, expected {:#04x} (size {})",
+                        what, self.devs[dev].path, o, g, want, m.size
+                    ));
                 }
             }
             i += n;
         }
-        let m = self.models.get_mut(&dev).unwrap();
-        let end = off + got.len() as u64;
-        let seen: Vec<u64> = m.unsure.range(off..end).map(|(k, _)| *k).collect();
-        for k in seen {
-            m.unsure.remove(&k);
-        }
-        let hits = adopt.len() as u64;
-        for (o, v) in adopt {
-            m.set(o, &[v]);
-        }
-        self.st().known_hits += u64::from(hits > 0);
         Ok(())
     }
 
@@ -947,60 +913,14 @@ impl Ctx {
     }
 
     /// After a failed or short write from a bad buffer: the bytes past the count must be
-    /// unchanged (with --known scull-efault, scull may have zeroed or copied them).
-    fn after_bad_write(
-        &mut self,
-        dev: usize,
-        at: u64,
-        done: usize,
-        len: usize,
-        b: &Buf,
-        what: &str,
-    ) -> Fr {
-        let kind = self.devs[dev].kind;
+    /// unchanged.
+    fn after_bad_write(&mut self, dev: usize, at: u64, done: usize, len: usize, what: &str) -> Fr {
         let m = &self.models[&dev];
         if at >= m.max || len <= done {
             return Ok(());
         }
         let end = (at + len as u64).min(m.max);
         let start = at + done as u64;
-        if self.known_efault && kind != Kind::Scullp {
-            // scull copies straight into its block, and a failed copy_from_user zeroes the
-            // rest of it: each byte past the count may be the old one, 0, or the source byte.
-            let src: Vec<u8> = self.src_of(b).to_vec();
-            let lim = end.min(start + (1 << 20));
-            let size = self.models[&dev].size;
-            if start < size {
-                let got = self.read_range(dev, start, lim.min(size) - start, what)?;
-                let mut hits = 0;
-                for (j, &g) in got.iter().enumerate() {
-                    let o = start + j as u64;
-                    let old = self.models[&dev].byte(o);
-                    if g == old {
-                        continue;
-                    }
-                    if g != 0 && src.get((o - at) as usize) != Some(&g) {
-                        return self.fail(format!(
-                            "{}: {} byte at offset {} is {:#04x}: neither the old {:#04x}, 0 nor the source byte",
-                            what, self.devs[dev].path, o, g, old
-                        ));
-                    }
-                    self.models.get_mut(&dev).unwrap().set(o, &[g]);
-                    hits += 1;
-                }
-                if hits > 0 {
-                    self.st().known_hits += 1;
-                }
-            }
-            // Past the size the block may hold source bytes that a later write exposes.
-            let m = self.models.get_mut(&dev).unwrap();
-            for o in start.max(size)..lim.min(at + src.len() as u64) {
-                m.unsure
-                    .entry(o)
-                    .or_insert(src.get((o - at) as usize).copied());
-            }
-            return Ok(());
-        }
         let size = self.models[&dev].size;
         let len = end.min(size).saturating_sub(start).min(2 << 20);
         self.readback(
@@ -1188,7 +1108,7 @@ impl Ctx {
                 let n = match r {
                     Err(e) if allowed.contains(&e) => {
                         if write && b.good < b.len {
-                            self.after_bad_write(dev, at, 0, b.len, &b, &what)?;
+                            self.after_bad_write(dev, at, 0, b.len, &what)?;
                         }
                         return Ok(());
                     }
@@ -1233,7 +1153,7 @@ impl Ctx {
                     let data = self.src_of(&b)[..n].to_vec();
                     self.models.get_mut(&dev).unwrap().write(at, &data);
                     if n < b.len && b.good < b.len {
-                        self.after_bad_write(dev, at, n, b.len, &b, &what)?;
+                        self.after_bad_write(dev, at, n, b.len, &what)?;
                     }
                 } else if n > 0 {
                     // SAFETY: n <= good bytes of our memory.
@@ -1418,13 +1338,7 @@ impl Ctx {
             (Err(libc::ENOMEM), _) if kind == Kind::Scullp => return Ok(()),
             (Err(e), Err(w)) if e == w => {
                 if write {
-                    let nb = Buf {
-                        kind: BufKind::Null,
-                        ptr: 0,
-                        len: fail_len,
-                        good: 0,
-                    };
-                    self.after_bad_write(dev, at, 0, fail_len, &nb, &what)?;
+                    self.after_bad_write(dev, at, 0, fail_len, &what)?;
                 }
                 return Ok(());
             }
@@ -1440,7 +1354,7 @@ impl Ctx {
         let data = moved(n);
         if write {
             self.models.get_mut(&dev).unwrap().write(at, &data);
-            // A NULL segment after the ones written may have been zeroed by scull.
+            // The NULL segment after the ones written must have left the bytes alone.
             let done_segs: usize = {
                 let mut acc = 0;
                 let mut k = 0;
@@ -1454,13 +1368,7 @@ impl Ctx {
                 k
             };
             if let Some(&(false, len)) = segs.get(done_segs) {
-                let nb = Buf {
-                    kind: BufKind::Null,
-                    ptr: 0,
-                    len,
-                    good: 0,
-                };
-                self.after_bad_write(dev, at + n as u64, 0, len, &nb, &what)?;
+                self.after_bad_write(dev, at + n as u64, 0, len, &what)?;
             }
         } else {
             self.verify(dev, at, &data, &what)?;
@@ -2517,7 +2425,6 @@ fn worker(
     devs: Vec<Dev>,
     deadline: u128,
     tiny: bool,
-    known_efault: bool,
     procs: usize,
 ) -> i32 {
     let _ = procs;
@@ -2574,7 +2481,6 @@ fn worker(
         root,
         tty: pty.is_some(),
         tiny,
-        known_efault,
         st,
         devs,
         models,
@@ -2625,8 +2531,8 @@ fn worker(
     status
 }
 
-fn parse_args(args: &[String]) -> Res<(u64, u64, usize, bool, bool)> {
-    let (mut seed, mut secs, mut procs, mut tiny, mut known) = (None, None, 4usize, false, false);
+fn parse_args(args: &[String]) -> Res<(u64, u64, usize, bool)> {
+    let (mut seed, mut secs, mut procs, mut tiny) = (None, None, 4usize, false);
     let mut i = 0;
     while i < args.len() {
         let v = args.get(i + 1);
@@ -2639,7 +2545,6 @@ fn parse_args(args: &[String]) -> Res<(u64, u64, usize, bool, bool)> {
                 i += 1;
                 continue;
             }
-            "--known" if v.map(|s| s.as_str()) == Some("scull-efault") => known = true,
             a => {
                 return Err(Error::Usage(format!(
                     "fuzz-chr: unknown argument {:?}\nusage: ldd3test {}",
@@ -2650,7 +2555,7 @@ fn parse_args(args: &[String]) -> Res<(u64, u64, usize, bool, bool)> {
         i += 2;
     }
     match (seed, secs) {
-        (Some(s), Some(t)) if (1..=64).contains(&procs) => Ok((s, t, procs, tiny, known)),
+        (Some(s), Some(t)) if (1..=64).contains(&procs) => Ok((s, t, procs, tiny)),
         _ => Err(Error::Usage(format!("usage: ldd3test {}", FUZZ_CHR_USAGE))),
     }
 }
@@ -2740,7 +2645,7 @@ fn drain(path: &str, hist: &mut [u64; 256]) -> Result<u64, String> {
 }
 
 pub fn cmd_fuzz_chr(args: &[String]) -> Res<i32> {
-    let (seed, secs, procs, tiny, known) = parse_args(args)?;
+    let (seed, secs, procs, tiny) = parse_args(args)?;
     crate::out(format!("seed={}", seed));
     let devs = find_devices();
     crate::out(format!(
@@ -2789,7 +2694,7 @@ pub fn cmd_fuzz_chr(args: &[String]) -> Res<i32> {
             return crate::sys::sys_err("fork");
         }
         if pid == 0 {
-            let s = worker(id, wseed, stats(id), wdevs, deadline, tiny, known, procs);
+            let s = worker(id, wseed, stats(id), wdevs, deadline, tiny, procs);
             // SAFETY: leave without the parent's atexit handlers.
             unsafe { libc::_exit(s) };
         }
@@ -2966,7 +2871,7 @@ pub fn cmd_fuzz_chr(args: &[String]) -> Res<i32> {
     let mut calls = [0u64; NSYS];
     let mut errs = vec![[0u64; NERR]; NSYS];
     let mut sigs = [0u64; 65];
-    let (mut bus, mut segv, mut short, mut known_hits) = (0, 0, 0, 0);
+    let (mut bus, mut segv, mut short) = (0, 0, 0);
     for i in 0..procs {
         // SAFETY: as above.
         let st = unsafe { &*stats(i) };
@@ -2983,7 +2888,6 @@ pub fn cmd_fuzz_chr(args: &[String]) -> Res<i32> {
         bus += st.child_sigbus;
         segv += st.child_sigsegv;
         short += st.short_io;
-        known_hits += st.known_hits;
     }
     crate::out(format!(
         "ops={} seconds={:.1} ops_per_s={:.0}",
@@ -3021,7 +2925,7 @@ pub fn cmd_fuzz_chr(args: &[String]) -> Res<i32> {
         .map(|s| format!("{}={}", signame(s), sigs[s]))
         .collect();
     crate::out(format!(
-        "signals delivered: {} ; in children: SIGBUS={} SIGSEGV={} ; short counts={}{}",
+        "signals delivered: {} ; in children: SIGBUS={} SIGSEGV={} ; short counts={}",
         if sigline.is_empty() {
             "none".to_string()
         } else {
@@ -3029,12 +2933,7 @@ pub fn cmd_fuzz_chr(args: &[String]) -> Res<i32> {
         },
         bus,
         segv,
-        short,
-        if known {
-            format!(" ; known scull-efault hits={}", known_hits)
-        } else {
-            String::new()
-        }
+        short
     ));
     for l in pipe_lines {
         crate::out(format!("  {}", l));
