@@ -239,8 +239,9 @@ impl<T: NetDeviceOps> NetDevice<T> {
         // SAFETY: The device is valid; `netdev_alloc_skb` allocates atomically and returns
         // NULL or a new linear skb that only we hold.
         let skb = unsafe { b::ldd3_netdev_alloc_skb(self.as_raw(), len) };
-        // INVARIANT: as just said.
-        NonNull::new(skb).map(RxSkb).ok_or(ENOMEM)
+        let skb = NonNull::new(skb).ok_or(ENOMEM)?;
+        // SAFETY: A new, empty, linear skb that only we hold, as just said.
+        Ok(unsafe { RxSkb::from_raw(skb) })
     }
 
     /// Sets the protocol of a received frame from its Ethernet header (`eth_type_trans`) and

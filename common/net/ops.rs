@@ -247,7 +247,7 @@ impl<T: NetDeviceOps> OpsTables<T> {
     ) -> c_int {
         // SAFETY: The stack passes a valid skb whose reference it gives up (unless we return
         // NETDEV_TX_BUSY), for a registered device.
-        let (skb, dev) = unsafe { (TxSkb(NonNull::new_unchecked(skb)), Self::dev(dev)) };
+        let (skb, dev) = unsafe { (TxSkb::from_raw(NonNull::new_unchecked(skb)), Self::dev(dev)) };
         match T::start_xmit(skb, dev) {
             Transmit::Done => b::netdev_tx_NETDEV_TX_OK as c_int,
             Transmit::Busy(skb) => {

@@ -22,12 +22,23 @@ use kernel::{
 /// # Invariants
 ///
 /// The pointer is a valid `sk_buff` whose one reference this value owns.
-pub struct TxSkb(pub(super) NonNull<b::sk_buff>);
+pub struct TxSkb(NonNull<b::sk_buff>);
 
 // SAFETY: An owned reference to an `sk_buff` may move between contexts and CPUs.
 unsafe impl Send for TxSkb {}
 
 impl TxSkb {
+    /// Takes over the reference to `skb` that the stack hands to `ndo_start_xmit`.
+    ///
+    /// # Safety
+    ///
+    /// `skb` is a valid `sk_buff` whose one reference the caller gives to the new value.
+    pub(super) unsafe fn from_raw(skb: NonNull<b::sk_buff>) -> Self {
+        // INVARIANT: as the caller guarantees.
+        Self(skb)
+    }
+
+    /// Gives the reference back as a raw pointer, without freeing the skb.
     pub(super) fn into_raw(self) -> *mut b::sk_buff {
         let skb = self.0.as_ptr();
         core::mem::forget(self);
@@ -70,12 +81,24 @@ impl Drop for TxSkb {
 /// The pointer is a linear `sk_buff` from `netdev_alloc_skb` that only this value refers to
 /// (not cloned or shared); its bytes from `data` to `tail` were written through
 /// [`RxSkb::put_slice`].
-pub struct RxSkb(pub(super) NonNull<b::sk_buff>);
+pub struct RxSkb(NonNull<b::sk_buff>);
 
 // SAFETY: An owned `sk_buff` may move between contexts and CPUs.
 unsafe impl Send for RxSkb {}
 
 impl RxSkb {
+    /// Takes over a new receive buffer.
+    ///
+    /// # Safety
+    ///
+    /// `skb` is a linear `sk_buff` from `netdev_alloc_skb`, empty (`data == tail`), that
+    /// nothing else refers to.
+    pub(super) unsafe fn from_raw(skb: NonNull<b::sk_buff>) -> Self {
+        // INVARIANT: as the caller guarantees; no bytes were put in yet.
+        Self(skb)
+    }
+
+    /// Gives the buffer back as a raw pointer, without freeing it.
     pub(super) fn into_raw(self) -> *mut b::sk_buff {
         let skb = self.0.as_ptr();
         core::mem::forget(self);
