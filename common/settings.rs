@@ -86,18 +86,35 @@ pub fn require_admin() -> Result {
     }
 }
 
-/// A module parameter as a count in `range`, else `EINVAL`.
-pub fn param_count(value: impl TryInto<u32>, range: RangeInclusive<u32>) -> Result<u32> {
-    value
-        .try_into()
-        .ok()
-        .filter(|v| range.contains(v))
-        .ok_or(EINVAL)
+/// Module parameter `name` as a count in `range`; out of it, says so in the kernel log and
+/// fails with `EINVAL` (which fails the load).
+pub fn param_count<V>(name: &str, value: V, range: RangeInclusive<u32>) -> Result<u32>
+where
+    V: TryInto<u32> + Copy + kernel::fmt::Display,
+{
+    match value.try_into() {
+        Ok(count) if range.contains(&count) => Ok(count),
+        _ => {
+            pr_err!(
+                "{name}={value} is out of range {}..={}\n",
+                range.start(),
+                range.end()
+            );
+            Err(EINVAL)
+        }
+    }
 }
 
-/// A module parameter as a size in bytes, at least 1, else `EINVAL`.
-pub fn param_size(value: i64) -> Result<usize> {
-    usize::try_from(value).ok().filter(|&s| s > 0).ok_or(EINVAL)
+/// Module parameter `name` as a size in bytes, at least 1; else, says so in the kernel log and
+/// fails with `EINVAL`.
+pub fn param_size(name: &str, value: i64) -> Result<usize> {
+    match usize::try_from(value) {
+        Ok(size) if size > 0 => Ok(size),
+        _ => {
+            pr_err!("{name}={value} is not a size in bytes (at least 1)\n");
+            Err(EINVAL)
+        }
+    }
 }
 
 /// The user's `int` at `arg`.

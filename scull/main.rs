@@ -342,12 +342,32 @@ fn collect<T: FileOperations<Data = Arc<D>>, D>(family: &DeviceFamily<T>) -> Res
 
 impl kernel::Module for ScullModule {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        let major = param_count(module_parameters::scull_major.value(), 0..=4095)?;
-        let minor = param_count(module_parameters::scull_minor.value(), 0..=(1 << 20) - 1)?;
-        let nr_devs = param_count(module_parameters::scull_nr_devs.value(), 1..=256)?;
-        let nr_pipes = param_count(module_parameters::scull_p_nr_devs.value(), 1..=256)?;
-        let priv_max = param_count(module_parameters::scull_priv_max.value(), 1..=4096)?;
-        let max_size = param_size(module_parameters::scull_max_size.value())?;
+        let major = param_count(
+            "scull_major",
+            module_parameters::scull_major.value(),
+            0..=4095,
+        )?;
+        let minor = param_count(
+            "scull_minor",
+            module_parameters::scull_minor.value(),
+            0..=(1 << 20) - 1,
+        )?;
+        let nr_devs = param_count(
+            "scull_nr_devs",
+            module_parameters::scull_nr_devs.value(),
+            1..=256,
+        )?;
+        let nr_pipes = param_count(
+            "scull_p_nr_devs",
+            module_parameters::scull_p_nr_devs.value(),
+            1..=256,
+        )?;
+        let priv_max = param_count(
+            "scull_priv_max",
+            module_parameters::scull_priv_max.value(),
+            1..=4096,
+        )?;
+        let max_size = param_size("scull_max_size", module_parameters::scull_max_size.value())?;
         QUANTUM.replace(module_parameters::scull_quantum.value().into())?;
         QSET.replace(module_parameters::scull_qset.value().into())?;
         PIPE_BUFFER.replace(module_parameters::scull_p_buffer.value().into())?;

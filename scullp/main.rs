@@ -361,12 +361,24 @@ struct ScullpModule {
 
 impl kernel::Module for ScullpModule {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        let major = param_count(module_parameters::scullp_major.value(), 0..=4095)?;
-        let devs = param_count(module_parameters::scullp_devs.value(), 1..=256)?;
-        let max_size = param_size(module_parameters::scullp_max_size.value())?;
+        let major = param_count(
+            "scullp_major",
+            module_parameters::scullp_major.value(),
+            0..=4095,
+        )?;
+        let devs = param_count(
+            "scullp_devs",
+            module_parameters::scullp_devs.value(),
+            1..=256,
+        )?;
+        let max_size = param_size(
+            "scullp_max_size",
+            module_parameters::scullp_max_size.value(),
+        )?;
         ORDER.replace(module_parameters::scullp_order.value().into())?;
         QSET.replace(module_parameters::scullp_qset.value().into())?;
         let around = param_count(
+            "scullp_fault_around",
             module_parameters::scullp_fault_around.value(),
             0..=FAULT_AROUND as u32,
         )?;

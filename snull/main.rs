@@ -43,20 +43,23 @@ pub mod common;
 mod hw;
 mod packet;
 
-use common::net::{
-    DeviceConfig,
-    DriverInfo,
-    LinkStats,
-    NapiPoll,
-    NetDevice,
-    NetDeviceOps,
-    Registration,
-    RtnlNetDevice,
-    RxSkb,
-    SkBuffRef,
-    Transmit,
-    TxSkb,
-    ETH_ALEN, //
+use common::{
+    net::{
+        DeviceConfig,
+        DriverInfo,
+        LinkStats,
+        NapiPoll,
+        NetDevice,
+        NetDeviceOps,
+        Registration,
+        RtnlNetDevice,
+        RxSkb,
+        SkBuffRef,
+        Transmit,
+        TxSkb,
+        ETH_ALEN, //
+    },
+    settings::param_count, //
 };
 use hw::{
     Buffer,
@@ -96,28 +99,11 @@ module! {
 /// The accepted values of the parameters. `pool_size` is the one that sizes memory: two pools of
 /// `pool_size` buffers of [`hw::BUFFER_LEN`] bytes, and two receive queues of `2 * pool_size`
 /// entries, about 3 MiB at the most.
-const POOL_SIZE: core::ops::RangeInclusive<i32> = 1..=1024;
+const POOL_SIZE: core::ops::RangeInclusive<u32> = 1..=1024;
 /// `lockup`: 0 (never) or every Nth transmit.
-const LOCKUP: core::ops::RangeInclusive<i32> = 0..=i32::MAX;
+const LOCKUP: core::ops::RangeInclusive<u32> = 0..=i32::MAX as u32;
 /// `timeout`: at least one jiffy.
-const TIMEOUT: core::ops::RangeInclusive<i32> = 1..=i32::MAX;
-
-/// Checks a module parameter against its range: out of it, says so in the kernel log and fails
-/// the load with `EINVAL`.
-fn param(name: &str, value: i32, range: core::ops::RangeInclusive<i32>) -> Result<usize> {
-    if !range.contains(&value) {
-        pr_err!(
-            "{}={} is out of range {}..={}\n",
-            name,
-            value,
-            range.start(),
-            range.end()
-        );
-        return Err(EINVAL);
-    }
-    // In range, so not negative.
-    usize::try_from(value).map_err(|_| EINVAL)
-}
+const TIMEOUT: core::ops::RangeInclusive<u32> = 1..=i32::MAX as u32;
 
 /// The private data of sn0 and sn1.
 #[pin_data]
@@ -348,9 +334,11 @@ struct SnullModule {
 
 impl kernel::Module for SnullModule {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        let pool_size = param("pool_size", module_parameters::pool_size.value(), POOL_SIZE)?;
-        let lockup = param("lockup", module_parameters::lockup.value(), LOCKUP)?;
-        let timeout = param("timeout", module_parameters::timeout.value(), TIMEOUT)?;
+        let pool_size = param_count("pool_size", module_parameters::pool_size.value(), POOL_SIZE)?;
+        // At most 1024: fits.
+        let pool_size = pool_size as usize;
+        let lockup = param_count("lockup", module_parameters::lockup.value(), LOCKUP)?;
+        let timeout = param_count("timeout", module_parameters::timeout.value(), TIMEOUT)?;
         let use_napi = module_parameters::use_napi.value();
         let shared = Arc::pin_init(
             try_pin_init!(Shared {
@@ -358,7 +346,7 @@ impl kernel::Module for SnullModule {
                     ports: [Port::new(0, pool_size)?, Port::new(1, pool_size)?],
                     devices: [None, None],
                     use_napi,
-                    lockup: lockup as u64,
+                    lockup: lockup.into(),
                 }),
             }),
             GFP_KERNEL,
@@ -370,7 +358,7 @@ impl kernel::Module for SnullModule {
                 // "\0SNUL0" and "\0SNUL1".
                 mac: [0x00, 0x53, 0x4e, 0x55, 0x4c, 0x30 + index as u8],
                 noarp: true,
-                watchdog_jiffies: Some(timeout as u32),
+                watchdog_jiffies: Some(timeout),
             };
             let shared = shared.clone();
             let data = try_pin_init!(SnullDev { index, shared });

@@ -563,15 +563,23 @@ t_params() {
 	assert_eq fixed "$(cat /dev/scull3)"
 	unload_scull
 
-	# out-of-range params make insmod fail and leave nothing behind
+	# out-of-range params make insmod fail and leave nothing behind; the counts and sizes
+	# are named in the kernel log
 	for p in scull_quantum=0 scull_quantum=1048577 scull_qset=0 scull_qset=65537 \
 		scull_nr_devs=0 scull_max_size=0 scull_priv_max=0 scull_priv_max=4097; do
+		kmsg "insmod scull $p"
 		if insmod "$LDD3_MODULES/scull.ko" $p 2>/dev/null; then
 			rmmod scull
 			fail "insmod scull.ko $p succeeded"
 		fi
 		mod_loaded scull && fail "scull loaded after insmod $p failed"
 		[ ! -e /dev/scull0 ] || fail "/dev/scull0 left behind by insmod $p"
+		_log=$(dmesg | sed -n '/ldd3-test: insmod scull '"$p"'$/,$p')
+		case $p in
+		scull_nr_devs=0) assert_contains "$_log" "scull: $p is out of range 1..=256" "kernel log after insmod scull $p" ;;
+		scull_priv_max=*) assert_contains "$_log" "scull: $p is out of range 1..=4096" "kernel log after insmod scull $p" ;;
+		scull_max_size=0) assert_contains "$_log" "scull: $p is not a size in bytes (at least 1)" "kernel log after insmod scull $p" ;;
+		esac
 	done
 
 	# scull_max_size
