@@ -6,6 +6,10 @@
 //! C header: [`include/linux/fs.h`](srctree/include/linux/fs.h).
 
 use super::chrdev::CharDevice;
+use super::usercopy::{
+    UserReader,
+    UserWriter, //
+};
 use super::vm::VmMapping;
 use core::{
     ffi::c_void,
@@ -38,12 +42,7 @@ use kernel::{
         ForeignOwnable,
         Opaque, //
     },
-    uaccess::{
-        UserPtr,
-        UserSlice,
-        UserSliceReader,
-        UserSliceWriter, //
-    }, //
+    uaccess::UserPtr, //
 };
 
 /// `FMODE_ATOMIC_POS` (`include/linux/fs.h`, generated in `common/bindings.rs`).
@@ -278,7 +277,7 @@ pub trait FileOperations: Sized + 'static {
     fn read(
         _this: <Self::Ptr as ForeignOwnable>::Borrowed<'_>,
         _file: &LocalFile,
-        _buf: &mut UserSliceWriter,
+        _buf: &mut UserWriter,
         _pos: &mut Offset,
     ) -> Result<usize> {
         build_error!(VTABLE_DEFAULT_ERROR)
@@ -288,7 +287,7 @@ pub trait FileOperations: Sized + 'static {
     fn write(
         _this: <Self::Ptr as ForeignOwnable>::Borrowed<'_>,
         _file: &LocalFile,
-        _buf: &mut UserSliceReader,
+        _buf: &mut UserReader,
         _pos: &mut Offset,
     ) -> Result<usize> {
         build_error!(VTABLE_DEFAULT_ERROR)
@@ -486,7 +485,7 @@ impl<T: FileOperations> FopsVTable<T> {
         count: usize,
         pos: *mut bindings::loff_t,
     ) -> isize {
-        let mut writer = UserSlice::new(UserPtr::from_ptr(buf.cast()), count).writer();
+        let mut writer = UserWriter::new(UserPtr::from_ptr(buf.cast()), count);
         let mut stream_pos = 0;
         // SAFETY: The VFS gives a valid `pos`, private to this call (`ksys_read` passes a copy
         // of `f_pos` on its stack, `pread` the caller's offset), or NULL for a stream.
@@ -506,7 +505,7 @@ impl<T: FileOperations> FopsVTable<T> {
         count: usize,
         pos: *mut bindings::loff_t,
     ) -> isize {
-        let mut reader = UserSlice::new(UserPtr::from_ptr(buf.cast_mut().cast()), count).reader();
+        let mut reader = UserReader::new(UserPtr::from_ptr(buf.cast_mut().cast()), count);
         let mut stream_pos = 0;
         // SAFETY: As in `read`.
         let pos = unsafe { pos.as_mut() }.unwrap_or(&mut stream_pos);

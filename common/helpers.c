@@ -36,3 +36,36 @@ int ldd3_mutex_lock_killable(struct mutex *lock)
 {
 	return mutex_lock_killable(lock);
 }
+
+unsigned long ldd3_copy_to_user(void __user *to, const void *from, unsigned long n)
+{
+	return copy_to_user(to, from, n);
+}
+
+unsigned long ldd3_copy_from_user_keep(void *to, const void __user *from, unsigned long n)
+{
+	unsigned long res;
+
+	/* copy_from_user() and _inline_copy_from_user(), less the memset of what is left. */
+	if (!check_copy_size(to, n, false))
+		return n;
+	might_fault();
+	if (should_fail_usercopy())
+		return n;
+	if (can_do_masked_user_access()) {
+		from = mask_user_address(from);
+	} else {
+		if (!access_ok(from, n))
+			return n;
+		barrier_nospec();
+	}
+	instrument_copy_from_user_before(to, from, n);
+	res = raw_copy_from_user(to, from, n);
+	instrument_copy_from_user_after(to, from, n, res);
+	return res;
+}
+
+unsigned long ldd3_clear_user(void __user *to, unsigned long n)
+{
+	return clear_user(to, n);
+}

@@ -10,6 +10,7 @@
 #include <linux/mm.h>
 #include <linux/mutex.h>
 #include <linux/proc_fs.h>
+#include <linux/uaccess.h>
 
 /* inode->i_cdev, the cdev of a char-device inode (a union member). */
 struct cdev *ldd3_inode_cdev(const struct inode *inode);
@@ -25,3 +26,11 @@ unsigned long ldd3_vmf_address(const struct vm_fault *vmf);
  */
 int ldd3_mutex_lock_interruptible(struct mutex *lock);
 int ldd3_mutex_lock_killable(struct mutex *lock);
+/*
+ * User copies of raw memory (static inlines in linux/uaccess.h), each returning the bytes NOT
+ * copied (0: all of them). The copy from user space stops at the first fault and, unlike
+ * copy_from_user(), leaves the rest of the destination as it was: no zeroing.
+ */
+unsigned long ldd3_copy_to_user(void __user *to, const void *from, unsigned long n);
+unsigned long ldd3_copy_from_user_keep(void *to, const void __user *from, unsigned long n);
+unsigned long ldd3_clear_user(void __user *to, unsigned long n);

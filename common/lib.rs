@@ -10,7 +10,8 @@
 //! | [`vm`] | `linux/mm.h` | page blocks, [`vm::VmOperations`] and the fault handler's [`vm::VmFault`] |
 //! | [`procfs`] | `linux/proc_fs.h`, `linux/seq_file.h` | `/proc` files as a [`procfs::SeqShow`] |
 //! | [`net`] | `linux/netdevice.h`, `linux/skbuff.h` | registered net devices, `NetDeviceOps`, socket buffers, NAPI |
-//! | [`bounce`] | `copy_{to,from}_user` | user copies with no device lock held |
+//! | [`usercopy`] | `linux/uaccess.h` | `read`/`write` user buffers, blocks copied with no lock held |
+//! | [`bounce`] | `copy_{to,from}_user` | user copies through a kernel buffer, with no device lock held |
 //! | [`sync`] | `linux/mutex.h` | interruptible lock waits |
 //! | [`qset`] | - | LDD3's list of qsets, bounded, and its geometry |
 //! | [`settings`] | - | module-wide settings and their ioctls, parameter checks |
@@ -39,6 +40,7 @@ pub mod qset;
 pub mod settings;
 pub mod sync;
 pub mod uapi;
+pub mod usercopy;
 pub mod vm;
 
 /// The capability that guards module-wide settings (`CAP_SYS_ADMIN`).

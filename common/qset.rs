@@ -10,12 +10,19 @@
 //! cost tens of bytes per byte stored, and one write far into the device would ask for more
 //! than kmalloc can give.
 
+use super::usercopy::{
+    ReadPiece,
+    WritePiece, //
+};
 use core::{
     mem::size_of,
     num::NonZeroUsize,
     ops::Range, //
 };
-use kernel::prelude::*;
+use kernel::{
+    prelude::*,
+    sync::Arc, //
+};
 
 /// Block size and blocks per list item, both non-zero, with a list item's size
 /// (`block * qset`) representable.
@@ -182,5 +189,63 @@ impl<B> Qsets<B> {
             *slot = Some(new_block()?);
         }
         slot.as_mut().ok_or(ENOMEM)
+    }
+}
+
+/// Blocks shared with the calls copying them: a read or write takes a reference on its block
+/// under the device lock and copies after dropping it (`super::usercopy`).
+impl<T> Qsets<Arc<T>> {
+    /// Where byte `pos` of a device of `size` bytes is, for a read of up to `max` bytes: the
+    /// block there (a reference to it) and its bytes up to the end of the block or the
+    /// device; a hole reads as zeros.
+    pub fn read_piece(&self, pos: usize, size: usize, max: usize) -> ReadPiece<Arc<T>> {
+        if pos >= size {
+            return ReadPiece::End;
+        }
+        let place = self.geometry.place(pos);
+        let len = (self.geometry.block() - place.offset)
+            .min(size - pos)
+            .min(max);
+        match self.get(&place) {
+            Some(block) => ReadPiece::Data {
+                block: block.clone(),
+                offset: place.offset,
+                len,
+            },
+            None => ReadPiece::Hole(len),
+        }
+    }
+
+    /// Where byte `pos` of a write of up to `max` bytes goes, in a device bounded by `bound`
+    /// bytes: the block there (made by `new_block` if there is none yet) and its room up to
+    /// the end of the block or the bound. `EFBIG` at or past the bound, `ENOSPC` at the
+    /// list's own bound, or `new_block`'s error.
+    pub fn write_piece(
+        &mut self,
+        pos: usize,
+        bound: usize,
+        max: usize,
+        new_block: impl FnOnce() -> Result<T>,
+    ) -> Result<WritePiece<Arc<T>>> {
+        if pos >= bound {
+            return Err(EFBIG);
+        }
+        let place = self.geometry.place(pos);
+        let len = (self.geometry.block() - place.offset)
+            .min(bound - pos)
+            .min(max);
+        let block = self.get_or_insert(&place, || Ok(Arc::new(new_block()?, GFP_KERNEL)?))?;
+        Ok(WritePiece {
+            block: block.clone(),
+            offset: place.offset,
+            len,
+        })
+    }
+
+    /// Whether `block` still holds byte `pos`: it was not truncated away since it was
+    /// looked up (a new block would be another allocation, and ours is alive).
+    pub fn holds(&self, pos: usize, block: &Arc<T>) -> bool {
+        self.get(&self.geometry.place(pos))
+            .is_some_and(|held| Arc::ptr_eq(held, block))
     }
 }

@@ -34,14 +34,19 @@ use kernel::{
     },
     prelude::*,
     sync::{
-        atomic::{
-            Atomic,
-            Relaxed, //
-        },
         Arc,
         ArcBorrow, //
     },
     types::ForeignOwnable, //
+};
+
+use super::usercopy::{
+    copy_from_shared,
+    copy_to_shared,
+    partial,
+    UserCopy,
+    UserReader,
+    UserWriter, //
 };
 
 /// The largest order the page allocator hands out (`MAX_PAGE_ORDER`).
@@ -69,7 +74,8 @@ pub struct PageBlock {
 // SAFETY: The block is plain memory owned through a page reference, which may be dropped from
 // any thread.
 unsafe impl Send for PageBlock {}
-// SAFETY: `&self` methods only read the memory, with relaxed atomic loads (`copy_out`).
+// SAFETY: `&self` methods access the memory only with user copies and relaxed atomics, which
+// may run on several threads at once (the model of `super::usercopy`).
 unsafe impl Sync for PageBlock {}
 
 impl PageBlock {
@@ -150,17 +156,17 @@ impl PageBlock {
     /// Copies `dst.len()` bytes from the block, starting at `offset`; `EINVAL` if that goes
     /// past the end of the block.
     ///
-    /// User space may write the block through a mapping at the same time; the copy then
-    /// sees, for each aligned 8-byte word of the block (each byte at the ends of the range),
-    /// its value from before or after that write (see [`copy_from_shared`]).
+    /// Other calls, and user space through a mapping, may write the block at the same time;
+    /// the copy then sees, for each aligned 8-byte word of the block (each byte at the ends
+    /// of the range), its value from before or after that write (see
+    /// [`super::usercopy`]).
     pub fn copy_out(&self, offset: usize, dst: &mut [u8]) -> Result {
         self.for_each_page(offset, dst.len(), |index, in_page, at, n| {
             // SAFETY: `index` is in the block (checked by `for_each_page`); the page is ours
             // (type invariant), `kmap_local_page` gives its address until `kunmap_local`, and
-            // `in_page + n <= PAGE_SIZE`, `at + n <= dst.len()`. The kernel accesses the
-            // block's memory only through `copy_from_shared` and `copy_to_shared`, and writes it
-            // only with `&mut self` (`copy_in`), so no kernel write races this copy; user
-            // space may write it. `dst` is ours alone.
+            // `in_page + n <= PAGE_SIZE`, `at + n <= dst.len()`. The block's memory is
+            // accessed only by user copies and relaxed atomics (the usercopy model), which is
+            // what `copy_from_shared` allows to race with it. `dst` is ours alone.
             unsafe {
                 let addr = bindings::kmap_local_page(self.page_ptr(index)).cast::<u8>();
                 copy_from_shared(dst.as_mut_ptr().add(at), addr.add(in_page), n);
@@ -170,17 +176,69 @@ impl PageBlock {
     }
 
     /// Copies `src` into the block at `offset`; `EINVAL` if that goes past the end of the
-    /// block. `&mut self` serialises the kernel's own writers; user space racing through a
-    /// mapping is handled as for [`Self::copy_out`].
-    pub fn copy_in(&mut self, offset: usize, src: &[u8]) -> Result {
+    /// block. Other calls and user space may copy the same bytes at once, as for
+    /// [`Self::copy_out`].
+    pub fn copy_in(&self, offset: usize, src: &[u8]) -> Result {
         self.for_each_page(offset, src.len(), |index, in_page, at, n| {
-            // SAFETY: As in `copy_out`, with `src` the source; `&mut self` excludes every
-            // other kernel access to the block, user space may still read and write it.
+            // SAFETY: As in `copy_out`, with `src` the source.
             unsafe {
                 let addr = bindings::kmap_local_page(self.page_ptr(index)).cast::<u8>();
                 copy_to_shared(addr.add(in_page), src.as_ptr().add(at), n);
                 bindings::kunmap_local(addr.cast::<c_void>());
             }
+        })
+    }
+
+    /// Calls `copy(address, len)` on each page's piece of `offset .. offset + n`, the page
+    /// mapped (`kmap_local_page`) during the call, until one copies less than its piece;
+    /// returns the bytes copied. `EINVAL` if the range goes past the end of the block.
+    fn copy_user(
+        &self,
+        offset: usize,
+        n: usize,
+        mut copy: impl FnMut(*mut u8, usize) -> Result<usize>,
+    ) -> Result<usize> {
+        match offset.checked_add(n) {
+            Some(end) if end <= self.size() => {}
+            _ => return Err(EINVAL),
+        }
+        let mut done = 0;
+        while done < n {
+            let at = offset + done;
+            let (index, in_page) = (at >> PAGE_SHIFT, at & (PAGE_SIZE - 1));
+            let len = (PAGE_SIZE - in_page).min(n - done);
+            // SAFETY: `index` is in the block (`at < size`) and the page is ours (type
+            // invariant); `kmap_local_page` gives its address until `kunmap_local`, in this
+            // thread, and faults may be taken meanwhile (Documentation/mm/highmem.rst).
+            let addr = unsafe { bindings::kmap_local_page(self.page_ptr(index)).cast::<u8>() };
+            // SAFETY: `in_page + len <= PAGE_SIZE`: inside the mapped page.
+            let copied = copy(unsafe { addr.add(in_page) }, len);
+            // SAFETY: Mapped just above, in this thread.
+            unsafe { bindings::kunmap_local(addr.cast::<c_void>()) };
+            match copied {
+                Ok(c) if c < len => return Ok(done + c),
+                Ok(c) => done += c,
+                Err(e) => return partial(done, e),
+            }
+        }
+        Ok(done)
+    }
+}
+
+/// Page by page, with no lock needed: the memory model is [`super::usercopy`]'s.
+impl UserCopy for PageBlock {
+    fn copy_to_user(&self, offset: usize, n: usize, out: &mut UserWriter) -> Result<usize> {
+        self.copy_user(offset, n.min(out.len()), |addr, len| {
+            // SAFETY: `addr` is valid for `len` bytes of the block while mapped (below); its
+            // bytes are accessed only by user copies and atomics (the usercopy model).
+            unsafe { out.write_raw(addr, len) }
+        })
+    }
+
+    fn copy_from_user(&self, offset: usize, n: usize, input: &mut UserReader) -> Result<usize> {
+        self.copy_user(offset, n.min(input.len()), |addr, len| {
+            // SAFETY: As in `copy_to_user`, for writes.
+            unsafe { input.read_raw(addr, len) }
         })
     }
 }
@@ -191,75 +249,6 @@ impl Drop for PageBlock {
         // Mappings hold references of their own, so this frees the memory only if none is
         // left (for a compound page `__free_pages` is a reference drop on the whole folio).
         unsafe { bindings::__free_pages(self.head.as_ptr(), self.order) };
-    }
-}
-
-/// Copies `len` bytes from `src`, memory that user space may write at the same time (a page
-/// of a [`PageBlock`], which may be mapped), to `dst`, memory of ours.
-///
-/// The memory model: a page mapped into a process is written by that process whenever it
-/// likes, through its own page tables; the kernel cannot order those stores with its copy,
-/// and must not let the compiler assume that they do not happen. A plain copy
-/// (`ptr::copy_nonoverlapping`, what `kernel::page::Page::read_raw` does, whose contract
-/// therefore rules out a racing write) is a data race in that case. Here every access to the
-/// shared memory is a relaxed atomic load (`READ_ONCE`), 8 bytes at a time where `src` is
-/// aligned and byte by byte at the ends, so the kernel side of the race is always a marked
-/// access: the result is, word by word, the old or the new contents, as a C driver or the
-/// page cache would see, and never undefined behaviour. User space gets the same from its
-/// side as from any shared memory.
-///
-/// # Safety
-///
-/// `src` must be valid for reads of `len` bytes, and written during the call only by user
-/// space or by atomic accesses; `dst` must be valid for writes of `len` bytes, accessed by
-/// nothing else during the call, and not overlap `src`.
-unsafe fn copy_from_shared(dst: *mut u8, src: *const u8, len: usize) {
-    let mut i = 0;
-    while i < len {
-        // SAFETY: `i < len`, so both are in range (the contract above).
-        let (d, s) = unsafe { (dst.add(i), src.add(i)) };
-        if s.addr() % 8 == 0 && len - i >= 8 {
-            // SAFETY: `s` is aligned and valid for 8 bytes; the other accesses to it are
-            // user space's or atomic (the contract above). `d` is ours, maybe unaligned.
-            unsafe {
-                let word = Atomic::from_ptr(s.cast::<i64>().cast_mut()).load(Relaxed);
-                d.cast::<i64>().write_unaligned(word);
-            }
-            i += 8;
-        } else {
-            // SAFETY: As above, for one byte.
-            unsafe { d.write(Atomic::from_ptr(s.cast::<i8>().cast_mut()).load(Relaxed) as u8) };
-            i += 1;
-        }
-    }
-}
-
-/// Copies `len` bytes from `src`, memory of ours, to `dst`, memory that user space may read
-/// and write at the same time, with relaxed atomic stores (`WRITE_ONCE`); see
-/// [`copy_from_shared`] for the model.
-///
-/// # Safety
-///
-/// `dst` must be valid for writes of `len` bytes, and accessed during the call only by user
-/// space or by atomic accesses; `src` must be valid for reads of `len` bytes, written by
-/// nothing during the call, and not overlap `dst`.
-unsafe fn copy_to_shared(dst: *mut u8, src: *const u8, len: usize) {
-    let mut i = 0;
-    while i < len {
-        // SAFETY: `i < len`, so both are in range (the contract above).
-        let (d, s) = unsafe { (dst.add(i), src.add(i)) };
-        if d.addr() % 8 == 0 && len - i >= 8 {
-            // SAFETY: `d` is aligned and valid for 8 bytes; the other accesses to it are
-            // user space's or atomic (the contract above). `s` is ours, maybe unaligned.
-            unsafe {
-                Atomic::from_ptr(d.cast::<i64>()).store(s.cast::<i64>().read_unaligned(), Relaxed)
-            };
-            i += 8;
-        } else {
-            // SAFETY: As above, for one byte.
-            unsafe { Atomic::from_ptr(d.cast::<i8>()).store(s.read() as i8, Relaxed) };
-            i += 1;
-        }
     }
 }
 

@@ -16,7 +16,11 @@ use super::{
         current_tty,
         fops::FileOperations,
         fops::SeekFrom,
-        sync::lock_interruptible, //
+        sync::lock_interruptible,
+        usercopy::{
+            UserReader,
+            UserWriter, //
+        }, //
     },
     scull_ioctl,
     ScullDev, //
@@ -31,9 +35,7 @@ use kernel::{
         File,
         LocalFile, //
     },
-    new_condvar,
-    new_mutex,
-    new_spinlock,
+    new_condvar, new_mutex, new_spinlock,
     prelude::*,
     sync::{
         Arc,
@@ -42,10 +44,6 @@ use kernel::{
         SpinLock, //
     },
     task::Kuid,
-    uaccess::{
-        UserSliceReader,
-        UserSliceWriter, //
-    }, //
 };
 
 /// Which policy a device enforces.
@@ -210,7 +208,7 @@ impl FileOperations for AccessFile {
     fn read(
         this: &AccessFile,
         _file: &LocalFile,
-        buf: &mut UserSliceWriter,
+        buf: &mut UserWriter,
         pos: &mut Offset,
     ) -> Result<usize> {
         this.dev.read(buf, pos)
@@ -220,7 +218,7 @@ impl FileOperations for AccessFile {
     fn write(
         this: &AccessFile,
         _file: &LocalFile,
-        buf: &mut UserSliceReader,
+        buf: &mut UserReader,
         pos: &mut Offset,
     ) -> Result<usize> {
         this.dev.write(buf, pos)

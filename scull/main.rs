@@ -45,10 +45,6 @@ use kernel::{
         ArcBorrow,
         Mutex, //
     },
-    uaccess::{
-        UserSliceReader,
-        UserSliceWriter, //
-    }, //
 };
 
 mod access;
@@ -66,7 +62,6 @@ use access::{
 };
 use common::procfs::ProcEntry;
 use common::{
-    bounce,
     chrdev::{
         ChrdevRegion,
         DeviceClass,
@@ -87,7 +82,12 @@ use common::{
         SettingOp, //
     },
     sync::lock_interruptible,
-    uapi::*, //
+    uapi::*,
+    usercopy::{
+        self,
+        UserReader,
+        UserWriter, //
+    }, //
 };
 use pipe::{
     PipeFile,
@@ -218,23 +218,29 @@ impl ScullDev {
         Ok(())
     }
 
-    /// C: `scull_read`. The device is locked only while a chunk of it is copied into the
-    /// bounce buffer, not while user memory is touched (see `common::bounce`).
-    fn read(&self, buf: &mut UserSliceWriter, pos: &mut Offset) -> Result<usize> {
+    /// C: `scull_read`. The device is locked only to find each quantum, not while user
+    /// memory is touched (see `common::usercopy`).
+    fn read(&self, buf: &mut UserWriter, pos: &mut Offset) -> Result<usize> {
         let start = usize::try_from(*pos).map_err(|_| EINVAL)?;
-        let done = bounce::copy_to_user(buf, |done, chunk| {
-            Ok(lock_interruptible(&self.storage)?.read_at(start + done, chunk))
+        let want = buf.len();
+        let done = usercopy::read_pieces(buf, |done| {
+            let storage = lock_interruptible(&self.storage)?;
+            Ok(storage.read_piece(start + done, want - done))
         })?;
         *pos += done as Offset;
         Ok(done)
     }
 
-    /// C: `scull_write`, through the bounce buffer as `read` is.
-    fn write(&self, buf: &mut UserSliceReader, pos: &mut Offset) -> Result<usize> {
+    /// C: `scull_write`: each quantum is found (or allocated) under the lock, filled with it
+    /// dropped, and the size updated under it again.
+    fn write(&self, buf: &mut UserReader, pos: &mut Offset) -> Result<usize> {
         let start = usize::try_from(*pos).map_err(|_| EINVAL)?;
-        let done = bounce::copy_from_user(buf, |done, chunk| {
-            lock_interruptible(&self.storage)?.write_at(start + done, chunk)
-        })?;
+        let want = buf.len();
+        let done = usercopy::write_pieces(
+            buf,
+            |done| lock_interruptible(&self.storage)?.write_piece(start + done, want - done),
+            |piece, done| self.storage.lock().stored(piece, start + done),
+        )?;
         *pos += done as Offset;
         Ok(done)
     }
@@ -264,7 +270,7 @@ impl FileOperations for ScullFile {
     fn read(
         dev: ArcBorrow<'_, ScullDev>,
         _file: &LocalFile,
-        buf: &mut UserSliceWriter,
+        buf: &mut UserWriter,
         pos: &mut Offset,
     ) -> Result<usize> {
         dev.read(buf, pos)
@@ -274,7 +280,7 @@ impl FileOperations for ScullFile {
     fn write(
         dev: ArcBorrow<'_, ScullDev>,
         _file: &LocalFile,
-        buf: &mut UserSliceReader,
+        buf: &mut UserReader,
         pos: &mut Offset,
     ) -> Result<usize> {
         dev.write(buf, pos)

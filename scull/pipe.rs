@@ -15,7 +15,12 @@ use super::common::{
         FasyncQueue,
         FileOperations, //
     },
-    sync::lock_interruptible, //
+    sync::lock_interruptible,
+    usercopy::{
+        self,
+        UserReader,
+        UserWriter, //
+    }, //
 };
 use kernel::{
     fs::{
@@ -26,8 +31,7 @@ use kernel::{
         File,
         LocalFile, //
     },
-    new_mutex,
-    new_poll_condvar,
+    new_mutex, new_poll_condvar,
     prelude::*,
     seq_file::{
         seq_print,
@@ -39,10 +43,6 @@ use kernel::{
         Arc,
         Mutex, //
     },
-    uaccess::{
-        UserSliceReader,
-        UserSliceWriter, //
-    }, //
 };
 
 /// The state of one pipe, under its mutex.
@@ -246,7 +246,7 @@ impl FileOperations for PipeFile {
     fn read(
         this: &PipeFile,
         file: &LocalFile,
-        buf: &mut UserSliceWriter,
+        buf: &mut UserWriter,
         _pos: &mut Offset,
     ) -> Result<usize> {
         let pipe = &this.pipe;
@@ -293,7 +293,7 @@ impl FileOperations for PipeFile {
     fn write(
         this: &PipeFile,
         file: &LocalFile,
-        buf: &mut UserSliceReader,
+        buf: &mut UserReader,
         _pos: &mut Offset,
     ) -> Result<usize> {
         let pipe = &this.pipe;
@@ -302,14 +302,14 @@ impl FileOperations for PipeFile {
             while stored < chunk.len() {
                 let mut st = match lock_interruptible(&pipe.state) {
                     Ok(st) => st,
-                    Err(e) => return bounce::partial(stored, e),
+                    Err(e) => return usercopy::partial(stored, e),
                 };
                 while st.space() == 0 {
                     if nonblocking(file) {
-                        return bounce::partial(stored, EAGAIN);
+                        return usercopy::partial(stored, EAGAIN);
                     }
                     if pipe.outq.wait_interruptible(&mut st) {
-                        return bounce::partial(stored, ERESTARTSYS);
+                        return usercopy::partial(stored, ERESTARTSYS);
                     }
                 }
                 stored += st.put(&chunk[stored..]);

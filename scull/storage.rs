@@ -7,17 +7,31 @@
 //! Unlike the book, blocks are zeroed (a hole reads as zeros, never as old heap bytes), the data
 //! is bounded (`EFBIG` past `max_size`), and so is the list: a write that needs more than
 //! `max_size` bytes of bookkeeping (a tiny geometry, far into the device) is `ENOSPC`. Nothing
-//! here touches user memory: the file operations copy through a bounce buffer.
+//! here touches user memory: a read or write looks up its block here under the device lock,
+//! keeps a reference to it, and copies with the lock dropped (`common::usercopy`).
 
-use crate::common::qset::{
-    Geometry,
-    Qsets, //
+use crate::common::{
+    qset::{
+        Geometry,
+        Qsets, //
+    },
+    usercopy::{
+        ReadPiece,
+        SharedBlock,
+        WritePiece, //
+    }, //
 };
-use kernel::prelude::*;
+use kernel::{
+    prelude::*,
+    sync::Arc, //
+};
+
+/// A quantum: shared, so that a copy can go on after the lock is dropped.
+pub(crate) type Block = Arc<SharedBlock>;
 
 /// The data of one device and the geometry it was last truncated with.
 pub(crate) struct Storage {
-    blocks: Qsets<KVVec<u8>>,
+    blocks: Qsets<Block>,
     size: usize,
     max_size: usize,
 }
@@ -52,42 +66,24 @@ impl Storage {
         *self = Self::new(geometry, self.max_size);
     }
 
-    /// Copies bytes from `pos` into `out`, up to the size; holes read as zeros. Returns the
-    /// bytes copied (0 at or past the end).
-    pub(crate) fn read_at(&self, pos: usize, out: &mut [u8]) -> usize {
-        let len = out.len().min(self.size.saturating_sub(pos));
-        for (place, range) in self.geometry().pieces(pos, len) {
-            let dst = &mut out[range];
-            match self.blocks.get(&place) {
-                Some(block) => dst.copy_from_slice(&block[place.offset..][..dst.len()]),
-                None => dst.fill(0),
-            }
-        }
-        len
+    /// Where byte `pos` of a read of up to `max` bytes is (see `Qsets::read_piece`).
+    pub(crate) fn read_piece(&self, pos: usize, max: usize) -> ReadPiece<Block> {
+        self.blocks.read_piece(pos, self.size, max)
     }
 
-    /// Copies `input` into the device at `pos`, growing it as needed. A write that starts at
-    /// or past the bound is `EFBIG`; one that crosses it is cut short. Returns the bytes
-    /// stored; a failure after some progress (`ENOMEM`, `ENOSPC`) ends the write early.
-    pub(crate) fn write_at(&mut self, pos: usize, input: &[u8]) -> Result<usize> {
-        if pos >= self.max_size {
-            return Err(EFBIG);
-        }
-        let len = input.len().min(self.max_size - pos);
+    /// Where byte `pos` of a write of up to `max` bytes goes, a zeroed quantum allocated if
+    /// need be (see `Qsets::write_piece`).
+    pub(crate) fn write_piece(&mut self, pos: usize, max: usize) -> Result<WritePiece<Block>> {
         let quantum = self.geometry().block();
-        let mut done = 0;
-        for (place, range) in self.geometry().pieces(pos, len) {
-            let new_block = || KVVec::from_elem(0u8, quantum, GFP_KERNEL).map_err(Error::from);
-            match self.blocks.get_or_insert(&place, new_block) {
-                Ok(block) => {
-                    block[place.offset..][..range.len()].copy_from_slice(&input[range.clone()])
-                }
-                Err(e) if done == 0 => return Err(e),
-                Err(_) => break,
-            }
-            done = range.end;
-            self.size = self.size.max(pos + done);
+        self.blocks
+            .write_piece(pos, self.max_size, max, || SharedBlock::new(quantum))
+    }
+
+    /// A write stored its bytes up to `end` through `piece`: the device grows to `end`,
+    /// unless it was truncated meanwhile.
+    pub(crate) fn stored(&mut self, piece: &WritePiece<Block>, end: usize) {
+        if end > 0 && self.blocks.holds(end - 1, &piece.block) {
+            self.size = self.size.max(end);
         }
-        Ok(done)
     }
 }

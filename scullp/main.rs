@@ -25,10 +25,11 @@
 //! Locking, and how it differs from the book:
 //! - The fault handler runs with the VMA read-locked (`mmap_lock` or the per-VMA lock) and
 //!   takes the device mutex. So the device mutex is never held while user memory is
-//!   accessed: `read` copies from the pages into a bounce buffer under the mutex, drops it,
-//!   then copies to user space (and `write` the other way round). A `read` into a buffer
-//!   that is a mapping of the same device therefore faults with no lock of ours held: no
-//!   ABBA between `mmap_lock` and the device lock, no deadlock.
+//!   accessed: `read` finds a block under the mutex, takes a reference on it, drops the
+//!   mutex, then copies from its pages to user space (and `write` the other way round), as
+//!   the page cache does with its folios. A `read` into a buffer that is a mapping of the same
+//!   device therefore faults with no lock of ours held: no ABBA between `mmap_lock` and the
+//!   device lock, no deadlock.
 //! - A fault past the end or in a hole is `SIGBUS` (the book returned NOPAGE with nothing
 //!   mapped, and the access retried forever).
 //! - Mappings of any order work: blocks are compound pages (`__GFP_COMP`), whose tail pages
@@ -68,10 +69,6 @@ use kernel::{
         ArcBorrow,
         Mutex, //
     },
-    uaccess::{
-        UserSliceReader,
-        UserSliceWriter, //
-    }, //
 };
 
 #[allow(unsafe_code)]
@@ -80,7 +77,6 @@ pub mod common;
 mod storage;
 
 use common::{
-    bounce,
     chrdev::{
         ChrdevRegion,
         DeviceClass,
@@ -100,6 +96,11 @@ use common::{
     },
     sync::lock_interruptible,
     uapi::*,
+    usercopy::{
+        self,
+        UserReader,
+        UserWriter, //
+    },
     vm::{
         FaultError,
         VmFault,
@@ -279,37 +280,42 @@ impl FileOperations for ScullpFile {
         Ok(dev.clone())
     }
 
-    /// C: `scullp_read`. The device is locked only while a chunk of it is copied into the
-    /// bounce buffer (see `common::bounce` and the module documentation for why).
+    /// C: `scullp_read`. The device is locked only to find each block, not while user memory
+    /// is touched (see `common::usercopy` and the module documentation for why).
     fn read(
         dev: ArcBorrow<'_, ScullpDev>,
         _file: &LocalFile,
-        buf: &mut UserSliceWriter,
+        buf: &mut UserWriter,
         pos: &mut Offset,
     ) -> Result<usize> {
         let start = usize::try_from(*pos).map_err(|_| EINVAL)?;
-        let done = bounce::copy_to_user(buf, |done, chunk| {
-            lock_interruptible(&dev.inner)?
-                .storage
-                .read_at(start + done, chunk)
+        let want = buf.len();
+        let done = usercopy::read_pieces(buf, |done| {
+            let inner = lock_interruptible(&dev.inner)?;
+            Ok(inner.storage.read_piece(start + done, want - done))
         })?;
         *pos += done as Offset;
         Ok(done)
     }
 
-    /// C: `scullp_write`, through the bounce buffer as `read` is.
+    /// C: `scullp_write`: each block is found (or allocated) under the lock, filled with it
+    /// dropped, and the size updated under it again.
     fn write(
         dev: ArcBorrow<'_, ScullpDev>,
         _file: &LocalFile,
-        buf: &mut UserSliceReader,
+        buf: &mut UserReader,
         pos: &mut Offset,
     ) -> Result<usize> {
         let start = usize::try_from(*pos).map_err(|_| EINVAL)?;
-        let done = bounce::copy_from_user(buf, |done, chunk| {
-            lock_interruptible(&dev.inner)?
-                .storage
-                .write_at(start + done, chunk)
-        })?;
+        let want = buf.len();
+        let done = usercopy::write_pieces(
+            buf,
+            |done| {
+                let mut inner = lock_interruptible(&dev.inner)?;
+                inner.storage.write_piece(start + done, want - done)
+            },
+            |piece, done| dev.inner.lock().storage.stored(piece, start + done),
+        )?;
         *pos += done as Offset;
         Ok(done)
     }

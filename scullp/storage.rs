@@ -4,13 +4,18 @@
 //! is `common::qset`), but each block is a zeroed [`PageBlock`] of `PAGE_SIZE << order` bytes,
 //! so that it can be mapped.
 //!
-//! Nothing here touches user memory: the file operations copy through a bounce buffer with the
-//! device lock dropped (see `main.rs`), and the fault handler maps pages with it held.
+//! Nothing here touches user memory: a read or write looks up its block here under the device
+//! lock, keeps a reference to it, and copies with the lock dropped (`common::usercopy`); the
+//! fault handler maps pages with the lock held.
 
 use crate::common::{
     qset::{
         Geometry,
         Qsets, //
+    },
+    usercopy::{
+        ReadPiece,
+        WritePiece, //
     },
     vm::{
         PageBlock,
@@ -22,13 +27,17 @@ use kernel::{
         PAGE_SHIFT,
         PAGE_SIZE, //
     },
-    prelude::*, //
+    prelude::*,
+    sync::Arc, //
 };
+
+/// A block of pages: shared, so that a copy can go on after the lock is dropped.
+pub(crate) type Block = Arc<PageBlock>;
 
 /// The data of one device and the geometry it was last truncated with.
 pub(crate) struct Storage {
     order: u32,
-    blocks: Qsets<PageBlock>,
+    blocks: Qsets<Block>,
     size: usize,
     max_size: usize,
 }
@@ -63,44 +72,25 @@ impl Storage {
         Ok(())
     }
 
-    /// Copies bytes from `pos` into `out`, up to the size; holes read as zeros. Returns the
-    /// number of bytes copied (0 at or past the end).
-    pub(crate) fn read_at(&self, pos: usize, out: &mut [u8]) -> Result<usize> {
-        let len = out.len().min(self.size.saturating_sub(pos));
-        for (place, range) in self.geometry().pieces(pos, len) {
-            let dst = &mut out[range];
-            match self.blocks.get(&place) {
-                Some(block) => block.copy_out(place.offset, dst)?,
-                None => dst.fill(0),
-            }
-        }
-        Ok(len)
+    /// Where byte `pos` of a read of up to `max` bytes is (see `Qsets::read_piece`).
+    pub(crate) fn read_piece(&self, pos: usize, max: usize) -> ReadPiece<Block> {
+        self.blocks.read_piece(pos, self.size, max)
     }
 
-    /// Copies `input` into the device at `pos`, growing it as needed. A write that starts at
-    /// or past the bound is `EFBIG`; one that crosses it is cut short. Returns the bytes
-    /// stored; a failure after some progress (`ENOMEM`, `ENOSPC`) ends the write early.
-    pub(crate) fn write_at(&mut self, pos: usize, input: &[u8]) -> Result<usize> {
-        if pos >= self.max_size {
-            return Err(EFBIG);
-        }
-        let len = input.len().min(self.max_size - pos);
+    /// Where byte `pos` of a write of up to `max` bytes goes, a zeroed block of pages
+    /// allocated if need be (see `Qsets::write_piece`).
+    pub(crate) fn write_piece(&mut self, pos: usize, max: usize) -> Result<WritePiece<Block>> {
         let order = self.order;
-        let mut done = 0;
-        for (place, range) in self.geometry().pieces(pos, len) {
-            let stored = self
-                .blocks
-                .get_or_insert(&place, || PageBlock::new(order))
-                .and_then(|block| block.copy_in(place.offset, &input[range.clone()]));
-            match stored {
-                Ok(()) => {}
-                Err(e) if done == 0 => return Err(e),
-                Err(_) => break,
-            }
-            done = range.end;
-            self.size = self.size.max(pos + done);
+        self.blocks
+            .write_piece(pos, self.max_size, max, || PageBlock::new(order))
+    }
+
+    /// A write stored its bytes up to `end` through `piece`: the device grows to `end`,
+    /// unless it was truncated meanwhile.
+    pub(crate) fn stored(&mut self, piece: &WritePiece<Block>, end: usize) {
+        if end > 0 && self.blocks.holds(end - 1, &piece.block) {
+            self.size = self.size.max(end);
         }
-        Ok(done)
     }
 
     /// The page at page offset `pgoff`, if a mapping may show it: inside the size (a last,

@@ -43,8 +43,8 @@ t_chr() {
 	# SEED may be a list (1,2,3): one run per seed.
 	for _s in $(echo "$SEED" | tr ',' ' '); do
 		# Tiny geometries too: a far write is then ENOSPC (the list's bound), never an
-		# allocator warning. A write that fails with EFAULT changes no byte (scull copies
-		# through a bounce buffer since the fuzzer found it zeroing them).
+		# allocator warning. A write that faults stores the bytes before the fault and no
+		# other (the fuzzer once found scull zeroing the rest of its block).
 		run_fuzzer $T fuzz-chr --seed "$_s" --seconds "$CHR_S" --procs 6 --tiny-geometry
 	done
 	# The fuzzer restored the module-wide settings: check them.

@@ -149,8 +149,10 @@ t_stalled_copy() {
 	assert_contains "$(cat "$T_TMP/within.out")" "Device 0: qset 1000, q 4000, sz 12" "/proc/scullmem"
 	touch "$T_TMP/go"
 	wait_exit $p 10
-	assert_eq "stalled ret=12 data=stalled read" "$(tr '\n' ' ' <"$T_TMP/stall.out" | sed 's/ $//')" \
-		"the stalled read, with what was there when it started"
+	# The read copies from the device's block once its buffer is there: it sees the byte
+	# written meanwhile, as a read of a file in the page cache would.
+	assert_eq "stalled ret=12 data=Stalled read" "$(tr '\n' ' ' <"$T_TMP/stall.out" | sed 's/ $//')" \
+		"the stalled read, with what was there when its copy went on"
 
 	rm -f "$T_TMP/go"
 	$T stall-copy /dev/scull0 write 10000 "$T_TMP/go" >"$T_TMP/stall.out" 2>&1 &
@@ -163,6 +165,26 @@ t_stalled_copy() {
 	assert_eq "stalled ret=10000" "$(tr '\n' ' ' <"$T_TMP/stall.out" | sed 's/ $//')" "the stalled write"
 	assert_eq 10000 "$(size_of /dev/scull0)" "size after the write"
 	assert_eq 10000 "$(tr -cd u </dev/scull0 | wc -c)" "the written bytes"
+}
+
+# A user buffer that faults part way: the bytes before the fault are copied and counted, the
+# device's bytes after them are left as they were (the copy goes straight into the quantum).
+t_torn_copies() {
+	assert_eq "write=12345" "$($T run /dev/scull0 wronly write=pattern:12345)"
+	# 5000 good bytes of an 8000-byte write at 1000, across the quantum at 4000
+	assert_eq "ret=5000" "$($T torn write /dev/scull0 1000 5000 8000)" "write faulting after 5000 bytes"
+	assert_eq 12345 "$(size_of /dev/scull0)" "size after the torn write"
+	assert_eq "ok 1000" "$($T check /dev/scull0 0 1000 pattern:1000)" "bytes before the write"
+	assert_eq "ok 5000" "$($T check /dev/scull0 1000 5000 fill:0x77:5000)" "bytes written"
+	assert_eq "ok 6345" "$($T check /dev/scull0 6000 6345 pattern:6345)" "bytes after the fault"
+	# a buffer that faults at once: EFAULT, nothing stored, not even past the end
+	assert_eq "errno=EFAULT" "$($T torn write /dev/scull0 20000 0 100)" "write faulting at once"
+	assert_eq 12345 "$(size_of /dev/scull0)" "size after the failed write"
+	# past scull_max_size the position is refused before the buffer is looked at
+	assert_eq "errno=EFBIG" "$($T torn write /dev/scull0 67108864 0 100)" "write past the bound"
+	# reads: the bytes up to the fault, across the quantum at 4000
+	assert_eq "ret=10 data=wwwwwwwwww" "$($T torn read /dev/scull0 3995 10 100)" "read faulting after 10 bytes"
+	assert_eq "errno=EFAULT" "$($T torn read /dev/scull0 0 0 100)" "read faulting at once"
 }
 
 t_roundtrip() {
@@ -622,6 +644,7 @@ scull_case roundtrip t_roundtrip
 scull_case kill_huge_write t_kill_huge_write
 scull_case tiny_geometry_index t_tiny_geometry_index
 scull_case stalled_copy t_stalled_copy
+scull_case torn_copies t_torn_copies
 scull_case dd_8mib t_dd_8mib
 scull_case quantum_boundary t_quantum_boundary
 scull_case holes t_holes

@@ -55,6 +55,20 @@ t_nodes() {
 	grep -qE '^ *[0-9]+ scullp$' /proc/devices || fail "no 'scullp' region in /proc/devices"
 }
 
+# As scull/torn_copies: a user buffer that faults part way, across the page at 4096.
+t_torn_copies() {
+	assert_eq "write=12345" "$($T run /dev/scullp0 wronly write=pattern:12345)"
+	assert_eq "ret=5000" "$($T torn write /dev/scullp0 1000 5000 8000)" "write faulting after 5000 bytes"
+	assert_eq 12345 "$($T size /dev/scullp0)" "size after the torn write"
+	assert_eq "ok 1000" "$($T check /dev/scullp0 0 1000 pattern:1000)" "bytes before the write"
+	assert_eq "ok 5000" "$($T check /dev/scullp0 1000 5000 fill:0x77:5000)" "bytes written"
+	assert_eq "ok 6345" "$($T check /dev/scullp0 6000 6345 pattern:6345)" "bytes after the fault"
+	assert_eq "errno=EFAULT" "$($T torn write /dev/scullp0 20000 0 100)" "write faulting at once"
+	assert_eq 12345 "$($T size /dev/scullp0)" "size after the failed write"
+	assert_eq "ret=10 data=wwwwwwwwww" "$($T torn read /dev/scullp0 4091 10 100)" "read faulting after 10 bytes"
+	assert_eq "errno=EFAULT" "$($T torn read /dev/scullp0 0 0 100)" "read faulting at once"
+}
+
 t_readwrite() {
 	dd if=/dev/urandom of="$T_TMP/rand" bs=65536 count=16 2>/dev/null
 	dd if="$T_TMP/rand" of=/dev/scullp0 bs=3001 2>/dev/null
@@ -263,6 +277,7 @@ _unload() {
 
 scullp_case nodes t_nodes
 scullp_case readwrite t_readwrite
+scullp_case torn_copies t_torn_copies
 scullp_case llseek t_llseek
 scullp_case size_bound t_size_bound
 scullp_case ioctl t_ioctl

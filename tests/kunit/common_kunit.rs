@@ -57,6 +57,11 @@ mod tests {
             settings_ioctl,
             Setting,
             SettingOp, //
+        },
+        usercopy::{
+            ReadPiece,
+            SharedBlock,
+            UserWriter, //
         }, //
     };
     use kernel::{
@@ -69,8 +74,7 @@ mod tests {
         prelude::*,
         seq_file::SeqFile,
         str::CString,
-        sync::Arc,
-        uaccess::UserSliceWriter, //
+        sync::Arc, //
     };
 
     /// Three records, for the procfs test.
@@ -102,7 +106,7 @@ mod tests {
         fn read(
             _this: &u32,
             _file: &LocalFile,
-            _buf: &mut UserSliceWriter,
+            _buf: &mut UserWriter,
             _pos: &mut Offset,
         ) -> Result<usize> {
             Ok(0)
@@ -401,6 +405,52 @@ mod tests {
             offset: 0,
         };
         assert_eq!(q.get_or_insert(&bad, || Ok(1)).err(), Some(EINVAL));
+        Ok(())
+    }
+
+    #[test]
+    fn shared_block_bounds() -> Result {
+        assert_eq!(SharedBlock::new(0).err(), Some(EINVAL));
+        let b = SharedBlock::new(13)?;
+        assert_eq!(b.size(), 13);
+        let mut back = [1u8; 13];
+        b.read(0, &mut back)?;
+        assert_eq!(back, [0u8; 13]);
+        b.write(3, b"abcdefghij")?;
+        b.read(2, &mut back[..4])?;
+        assert_eq!(&back[..4], b"\0abc");
+        assert_eq!(b.write(4, b"abcdefghij"), Err(EINVAL));
+        assert_eq!(b.read(usize::MAX, &mut back[..1]), Err(EINVAL));
+        assert_eq!(b.read(13, &mut back[..0]), Ok(()));
+        Ok(())
+    }
+
+    #[test]
+    fn qsets_pieces() -> Result {
+        // 10-byte blocks, 2 per item; a device of 25 bytes bounded at 40.
+        let g = Geometry::new(10, 2)?;
+        let mut q: Qsets<Arc<SharedBlock>> = Qsets::new(g, 1000);
+        // Nothing written: a hole up to the block's end, or the device's, or the read's.
+        assert!(matches!(q.read_piece(3, 25, 100), ReadPiece::Hole(7)));
+        assert!(matches!(q.read_piece(23, 25, 100), ReadPiece::Hole(2)));
+        assert!(matches!(q.read_piece(3, 25, 4), ReadPiece::Hole(4)));
+        assert!(matches!(q.read_piece(25, 25, 100), ReadPiece::End));
+        // A write makes the block and gets room up to its end, or the bound's.
+        let w = q.write_piece(13, 40, 100, || SharedBlock::new(10))?;
+        assert_eq!((w.offset, w.len), (3, 7));
+        assert!(q.holds(19, &w.block) && !q.holds(20, &w.block));
+        assert_eq!(q.write_piece(38, 40, 100, || SharedBlock::new(10))?.len, 2);
+        assert_eq!(
+            q.write_piece(40, 40, 100, || SharedBlock::new(10)).err(),
+            Some(EFBIG)
+        );
+        match q.read_piece(15, 25, 100) {
+            ReadPiece::Data { block, offset, len } => {
+                assert!(Arc::ptr_eq(&block, &w.block));
+                assert_eq!((offset, len), (5, 5));
+            }
+            _ => panic!("no block where one was written"),
+        }
         Ok(())
     }
 }

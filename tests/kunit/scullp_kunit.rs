@@ -35,16 +35,57 @@ impl kernel::Module for ScullpTest {
 
 #[kunit_tests(ldd3_scullp)]
 mod tests {
-    use super::common::vm::{
-        fault_window,
-        PageBlock,
-        MAX_ORDER, //
+    use super::common::{
+        usercopy::ReadPiece,
+        vm::{
+            fault_window,
+            PageBlock,
+            MAX_ORDER, //
+        }, //
     };
     use super::storage::Storage;
     use kernel::{
         page::PAGE_SIZE,
         prelude::*, //
     };
+
+    /// What scullp's `write` does, with a kernel buffer: piece by piece, the size updated
+    /// after each. Returns the bytes stored; an error after some progress ends it early.
+    fn write_at(s: &mut Storage, pos: usize, data: &[u8]) -> Result<usize> {
+        let mut done = 0;
+        while done < data.len() {
+            let piece = match s.write_piece(pos + done, data.len() - done) {
+                Ok(piece) => piece,
+                Err(e) if done == 0 => return Err(e),
+                Err(_) => break,
+            };
+            piece
+                .block
+                .copy_in(piece.offset, &data[done..done + piece.len])?;
+            done += piece.len;
+            s.stored(&piece, pos + done);
+        }
+        Ok(done)
+    }
+
+    /// What scullp's `read` does, with a kernel buffer.
+    fn read_at(s: &Storage, pos: usize, buf: &mut [u8]) -> Result<usize> {
+        let mut done = 0;
+        while done < buf.len() {
+            match s.read_piece(pos + done, buf.len() - done) {
+                ReadPiece::Data { block, offset, len } => {
+                    block.copy_out(offset, &mut buf[done..done + len])?;
+                    done += len;
+                }
+                ReadPiece::Hole(len) => {
+                    buf[done..done + len].fill(0);
+                    done += len;
+                }
+                ReadPiece::End => break,
+            }
+        }
+        Ok(done)
+    }
 
     #[test]
     fn window_inside_and_clipped() {
@@ -78,7 +119,7 @@ mod tests {
     fn block_copies_at_every_alignment() -> Result {
         // The copies go word by word where the block side is 8-byte aligned and byte by byte
         // elsewhere: every start and length round-trips, wherever the kernel buffer is.
-        let mut block = PageBlock::new(0)?;
+        let block = PageBlock::new(0)?;
         for offset in 0..17 {
             for len in 0..41 {
                 let mut pattern = [0u8; 48];
@@ -97,7 +138,7 @@ mod tests {
 
     #[test]
     fn block_copies_across_pages() -> Result {
-        let mut block = PageBlock::new(2)?;
+        let block = PageBlock::new(2)?;
         assert_eq!(block.size(), 4 * PAGE_SIZE);
         assert_eq!(block.pages(), 4);
         let mut buf = KVec::from_elem(0xffu8, 3 * PAGE_SIZE, GFP_KERNEL)?;
@@ -140,8 +181,8 @@ mod tests {
         let mut s = Storage::new(1, 2, 1 << 20)?;
         assert!(s.page_at(0).is_none());
         let data = KVec::from_elem(7u8, 100, GFP_KERNEL)?;
-        assert_eq!(s.write_at(0, &data)?, 100);
-        assert_eq!(s.write_at(5 * PAGE_SIZE, &data)?, 100);
+        assert_eq!(write_at(&mut s, 0, &data)?, 100);
+        assert_eq!(write_at(&mut s, 5 * PAGE_SIZE, &data)?, 100);
         assert_eq!(s.size(), 5 * PAGE_SIZE + 100);
         // Block 0 (pages 0, 1) and block 2 (pages 4, 5) exist; block 1 is a hole.
         assert!(s.page_at(0).is_some());
@@ -154,15 +195,34 @@ mod tests {
         assert!(s.page_at(usize::MAX).is_none());
         // Holes read as zeros, the end stops reads, the bound stops writes.
         let mut buf = KVec::from_elem(1u8, 3 * PAGE_SIZE, GFP_KERNEL)?;
-        assert_eq!(s.read_at(PAGE_SIZE, &mut buf)?, 3 * PAGE_SIZE);
+        assert_eq!(read_at(&s, PAGE_SIZE, &mut buf)?, 3 * PAGE_SIZE);
         assert!(buf.iter().all(|&b| b == 0));
-        assert_eq!(s.read_at(5 * PAGE_SIZE + 50, &mut buf)?, 50);
+        assert_eq!(read_at(&s, 5 * PAGE_SIZE + 50, &mut buf)?, 50);
         assert!(buf[..50].iter().all(|&b| b == 7));
-        assert_eq!(s.write_at(1 << 20, &data), Err(EFBIG));
-        assert_eq!(s.write_at((1 << 20) - 10, &data)?, 10);
+        assert_eq!(write_at(&mut s, 1 << 20, &data), Err(EFBIG));
+        assert_eq!(write_at(&mut s, (1 << 20) - 10, &data)?, 10);
         s.trim(0, 4)?;
         assert_eq!(s.size(), 0);
         assert!(s.page_at(0).is_none());
+        Ok(())
+    }
+
+    #[test]
+    fn write_into_a_truncated_block_is_not_counted() -> Result {
+        // A write finds its block, then the device is truncated before the copy is recorded:
+        // the bytes went into a block the device no longer has, and the size stays 0.
+        let mut s = Storage::new(0, 4, 1 << 20)?;
+        let piece = s.write_piece(100, 10)?;
+        assert_eq!((piece.offset, piece.len), (100, 10));
+        piece.block.copy_in(piece.offset, &[9u8; 10])?;
+        s.trim(0, 4)?;
+        s.stored(&piece, 110);
+        assert_eq!(s.size(), 0);
+        // Recorded before the truncation, it counts.
+        let piece = s.write_piece(0, 2 * PAGE_SIZE)?;
+        assert_eq!((piece.offset, piece.len), (0, PAGE_SIZE));
+        s.stored(&piece, 5);
+        assert_eq!(s.size(), 5);
         Ok(())
     }
 }

@@ -802,20 +802,24 @@ impl Ctx {
         len: usize,
         good: usize,
     ) -> (usize, Vec<i32>) {
-        // scull and scullp alike copy a write in through a bounce buffer, 64 KiB at a time,
-        // before they look at the position: a bad first chunk is EFAULT with nothing stored.
+        // scull and scullp alike check the position first, then copy straight into their
+        // blocks, stopping at the first byte that cannot be read: the bytes before it are
+        // stored (x86's user copies stop exactly there), those after it are untouched.
         let _ = kind;
         if len == 0 {
             return (0, vec![]);
         }
-        let chunk = len.min(64 << 10);
-        if good < chunk {
-            return (0, vec![libc::EFAULT]);
-        }
         if p >= max {
             return (0, vec![libc::EFBIG]);
         }
-        ((len as u64).min(max - p) as usize, vec![])
+        let total = (len as u64).min(max - p) as usize;
+        if good >= total {
+            (total, vec![])
+        } else if good == 0 {
+            (0, vec![libc::EFAULT])
+        } else {
+            (good, vec![libc::EFAULT])
+        }
     }
 
     /// Compares `got` (read at `off`) with the model.
@@ -1135,12 +1139,12 @@ impl Ctx {
                     return self.fail(format!("{}: got {}, expected {}", what, n, names(&errs)));
                 }
                 let exact = errs.is_empty();
-                // A pending signal ends a read at a bounce chunk (64 KiB), scull's and scullp's
-                // alike; signals come from the worker's timers and from other workers.
+                // A pending signal ends a read of scull or scullp at the end of a block;
+                // signals come from the worker's timers and from other workers.
                 let short_ok = if write {
                     true
                 } else {
-                    matches!(kind, Kind::Scull | Kind::Scullp) && (signalled || n % (64 << 10) == 0)
+                    matches!(kind, Kind::Scull | Kind::Scullp) && signalled
                 };
                 if n > max_n || (exact && n < max_n && !short_ok) || (n == 0 && max_n > 0 && exact)
                 {

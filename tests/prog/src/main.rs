@@ -65,6 +65,14 @@ const COMMANDS: &[(&str, &str, CmdFn)] = &[
         cmd_pwrite,
     ),
     (
+        "torn",
+        "torn read|write DEV OFFSET GOOD LEN\n\
+         \tONE pread(2)/pwrite(2) of LEN bytes at OFFSET with a buffer of which only the\n\
+         \tfirst GOOD bytes are mapped (a write's are fill:w), the page after them not;\n\
+         \tprints `ret=N` (a read adds ` data=ESCAPED`, its first N bytes) or errno=NAME",
+        cmd_torn,
+    ),
+    (
         "pread",
         "pread [--once] [--hex|--count] DEV OFFSET LEN\n\
          \topen O_RDONLY, pread LEN bytes at OFFSET (looping until LEN or end of file\n\
@@ -393,6 +401,65 @@ fn cmd_pwrite(args: &[String]) -> Res<i32> {
     let fd = sys::open(&args[0], libc::O_RDWR | libc::O_CLOEXEC)?;
     let n = sys::write_once(&fd, &spec.bytes_at(off as u64), Some(off))?;
     out(n.to_string());
+    Ok(0)
+}
+
+fn cmd_torn(args: &[String]) -> Res<i32> {
+    want_args(args, 5, 5, "torn read|write DEV OFFSET GOOD LEN")?;
+    let write = match args[0].as_str() {
+        "read" => false,
+        "write" => true,
+        w => return usage_err(format!("torn: read or write, not {:?}", w)),
+    };
+    let off = int(&args[2])?;
+    let good = int(&args[3])? as usize;
+    let len = int(&args[4])? as usize;
+    const PAGE: usize = 4096;
+    let mapped = good.div_ceil(PAGE) * PAGE;
+    // SAFETY: a new anonymous mapping of `mapped + PAGE` bytes, nothing else involved.
+    let base = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            mapped + PAGE,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    if base == libc::MAP_FAILED {
+        return sys::sys_err("mmap");
+    }
+    // SAFETY: the last page of our mapping.
+    if unsafe { libc::mprotect(base.cast::<u8>().add(mapped).cast(), PAGE, libc::PROT_NONE) } != 0 {
+        return sys::sys_err("mprotect");
+    }
+    // The buffer starts GOOD bytes before the PROT_NONE page.
+    // SAFETY: `mapped - good` is inside the mapping.
+    let buf = unsafe { base.cast::<u8>().add(mapped - good) };
+    // SAFETY: the GOOD bytes at `buf` are ours, readable and writable.
+    unsafe { std::ptr::write_bytes(buf, if write { b'w' } else { 0 }, good) };
+    // O_RDWR for a write: O_WRONLY would truncate a scull device.
+    let mode = if write { libc::O_RDWR } else { libc::O_RDONLY };
+    let fd = sys::open(&args[1], mode | libc::O_CLOEXEC)?;
+    // SAFETY: `buf` with `len` bytes is a user pointer the kernel checks; only GOOD are ours.
+    let r = unsafe {
+        if write {
+            libc::pwrite(fd.0, buf.cast(), len, off)
+        } else {
+            libc::pread(fd.0, buf.cast(), len, off)
+        }
+    };
+    let e = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
+    if r < 0 {
+        out(format!("errno={}", errno::name(e)));
+    } else if write {
+        out(format!("ret={}", r));
+    } else {
+        // SAFETY: the kernel wrote `r <= good` bytes at `buf`.
+        let got = unsafe { std::slice::from_raw_parts(buf, r as usize) };
+        out(format!("ret={} data={}", r, data::escape(got)));
+    }
     Ok(0)
 }
 

@@ -1,0 +1,496 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The user buffers of `read(2)` and `write(2)` ([`UserWriter`], [`UserReader`]), and device
+//! memory that is copied to and from them with no lock held ([`SharedBlock`]).
+//!
+//! LDD3's drivers call `copy_to_user` with the device semaphore held. A user buffer can take
+//! as long to fault in as its owner likes (userfaultfd, FUSE, a mapping of the same device),
+//! and meanwhile every other opener, `release` and the /proc files would sleep on the lock.
+//! The drivers here find the block to copy under the lock, take a reference on it, and copy
+//! with the lock dropped: only the caller waits for its own buffer, and the bytes are copied
+//! once, as in C.
+//!
+//! # The memory model
+//!
+//! Several calls may then copy the same bytes at once: two writers, a reader and a writer, or
+//! a process writing a page through its mapping. The bytes of a [`SharedBlock`] (and of a
+//! [`super::vm::PageBlock`]) are therefore never reached through a Rust reference: the kernel
+//! accesses them only with the architecture's user-copy routines (C `copy_to_user` and
+//! friends) and with relaxed atomic loads and stores ([`copy_from_shared`],
+//! [`copy_to_shared`]). Copies that overlap may interleave at any granularity, as with a C
+//! driver that copies without a lock or the page cache; each byte holds a value that some copy
+//! wrote, and nothing is undefined behaviour.
+
+use super::{
+    bindings,
+    signal_pending, //
+};
+use core::{
+    alloc::Layout,
+    ffi::c_void,
+    ptr::NonNull, //
+};
+use kernel::{
+    alloc::{
+        allocator::KVmalloc,
+        flags::__GFP_ZERO,
+        Allocator,
+        NumaNode, //
+    },
+    prelude::*,
+    sync::{
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
+        Arc, //
+    },
+    uaccess::{
+        UserPtr,
+        UserSlice, //
+    }, //
+};
+
+/// The result of a copy that stopped at `err` after `done` bytes: those bytes if there are
+/// any (as `read(2)` and `write(2)` report a partial transfer), else the error.
+pub fn partial(done: usize, err: Error) -> Result<usize> {
+    if done > 0 {
+        Ok(done)
+    } else {
+        Err(err)
+    }
+}
+
+/// Where the bytes of a `read(2)` go: what is left of the caller's buffer. Every copy moves
+/// the start on by the bytes it copied.
+pub struct UserWriter {
+    ptr: UserPtr,
+    len: usize,
+}
+
+impl UserWriter {
+    /// The user buffer of `len` bytes at `ptr`; nothing is checked until a copy.
+    pub fn new(ptr: UserPtr, len: usize) -> Self {
+        Self { ptr, len }
+    }
+
+    /// Bytes that may still be written.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the buffer is full.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn advance(&mut self, n: usize) {
+        self.ptr = self.ptr.wrapping_byte_add(n);
+        self.len -= n;
+    }
+
+    /// Copies all of `data` (at most [`Self::len`] bytes), or fails with `EFAULT` having
+    /// copied an unknown part of it (as `UserSliceWriter::write_slice`).
+    pub fn write_slice(&mut self, data: &[u8]) -> Result {
+        if data.len() > self.len {
+            return Err(EFAULT);
+        }
+        UserSlice::new(self.ptr, data.len())
+            .writer()
+            .write_slice(data)?;
+        self.advance(data.len());
+        Ok(())
+    }
+
+    /// Writes `n` zero bytes (at most [`Self::len`]); returns how many were written before a
+    /// fault, `EFAULT` if none.
+    pub fn write_zeros(&mut self, n: usize) -> Result<usize> {
+        let n = n.min(self.len);
+        // SAFETY: `clear_user` checks the user range and stops at a fault.
+        let left = unsafe { bindings::ldd3_clear_user(self.ptr.as_mut_ptr(), n) };
+        self.copied(n, left)
+    }
+
+    /// Copies `n` bytes (at most [`Self::len`]) from `src`; returns how many were copied
+    /// before a fault, `EFAULT` if none.
+    ///
+    /// # Safety
+    ///
+    /// `src` is valid for reads of `n` bytes during the call, and written meanwhile only by
+    /// user copies or atomic stores (the model of the module documentation).
+    pub(super) unsafe fn write_raw(&mut self, src: *const u8, n: usize) -> Result<usize> {
+        let n = n.min(self.len);
+        // SAFETY: `copy_to_user` checks the user range and stops at a fault; `src` is valid
+        // for `n` bytes (the caller's contract) and only read.
+        let left = unsafe { bindings::ldd3_copy_to_user(self.ptr.as_mut_ptr(), src.cast(), n) };
+        self.copied(n, left)
+    }
+
+    fn copied(&mut self, n: usize, left: usize) -> Result<usize> {
+        let done = n - left.min(n);
+        self.advance(done);
+        if done == 0 && n > 0 {
+            Err(EFAULT)
+        } else {
+            Ok(done)
+        }
+    }
+}
+
+/// Where the bytes of a `write(2)` come from: what is left of the caller's buffer. Every copy
+/// moves the start on by the bytes it copied.
+pub struct UserReader {
+    ptr: UserPtr,
+    len: usize,
+}
+
+impl UserReader {
+    /// The user buffer of `len` bytes at `ptr`; nothing is checked until a copy.
+    pub fn new(ptr: UserPtr, len: usize) -> Self {
+        Self { ptr, len }
+    }
+
+    /// Bytes that may still be read.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether everything was read.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Fills all of `out` (at most [`Self::len`] bytes), or fails with `EFAULT`.
+    pub fn read_slice(&mut self, out: &mut [u8]) -> Result {
+        if out.len() > self.len {
+            return Err(EFAULT);
+        }
+        UserSlice::new(self.ptr, out.len())
+            .reader()
+            .read_slice(out)?;
+        self.ptr = self.ptr.wrapping_byte_add(out.len());
+        self.len -= out.len();
+        Ok(())
+    }
+
+    /// Copies `n` bytes (at most [`Self::len`]) to `dst`; returns how many were copied before
+    /// a fault, `EFAULT` if none. The bytes of `dst` past those copied are left as they were.
+    ///
+    /// # Safety
+    ///
+    /// `dst` is valid for writes of `n` bytes during the call, and accessed meanwhile only by
+    /// user copies or atomic accesses (the model of the module documentation).
+    pub(super) unsafe fn read_raw(&mut self, dst: *mut u8, n: usize) -> Result<usize> {
+        let n = n.min(self.len);
+        // SAFETY: The helper checks the user range and stops at a fault; `dst` is valid for
+        // `n` bytes (the caller's contract).
+        let left = unsafe {
+            bindings::ldd3_copy_from_user_keep(dst.cast::<c_void>(), self.ptr.as_const_ptr(), n)
+        };
+        let done = n - left.min(n);
+        self.ptr = self.ptr.wrapping_byte_add(done);
+        self.len -= done;
+        if done == 0 && n > 0 {
+            Err(EFAULT)
+        } else {
+            Ok(done)
+        }
+    }
+}
+
+/// Device memory that a read or write copies to or from user space with the device lock
+/// dropped ([`SharedBlock`], [`super::vm::PageBlock`], or either behind an `Arc`).
+pub trait UserCopy {
+    /// Copies `n` bytes from `offset` on to `out` (at most what `out` has room for); returns
+    /// how many were copied before a fault in the user buffer (`EFAULT` if none), `EINVAL` if
+    /// the range goes past the end of the block.
+    fn copy_to_user(&self, offset: usize, n: usize, out: &mut UserWriter) -> Result<usize>;
+
+    /// Copies `n` bytes from `input` (at most what it holds) into the block at `offset`;
+    /// returns how many were copied before a fault (`EFAULT` if none), the bytes after those
+    /// left as they were. `EINVAL` if the range goes past the end of the block.
+    fn copy_from_user(&self, offset: usize, n: usize, input: &mut UserReader) -> Result<usize>;
+}
+
+impl<T: UserCopy> UserCopy for Arc<T> {
+    fn copy_to_user(&self, offset: usize, n: usize, out: &mut UserWriter) -> Result<usize> {
+        (**self).copy_to_user(offset, n, out)
+    }
+
+    fn copy_from_user(&self, offset: usize, n: usize, input: &mut UserReader) -> Result<usize> {
+        (**self).copy_from_user(offset, n, input)
+    }
+}
+
+/// What a read finds at its position, looked up under the device lock.
+pub enum ReadPiece<B> {
+    /// `len` bytes of `block` from `offset` on.
+    Data {
+        /// The block, with a reference taken: it outlives the copy.
+        block: B,
+        /// Where the bytes start in the block.
+        offset: usize,
+        /// How many there are, to the end of the block or of the device.
+        len: usize,
+    },
+    /// `len` bytes never written, read as zeros.
+    Hole(usize),
+    /// The end of the device.
+    End,
+}
+
+/// Where the next bytes of a write go, looked up (and allocated) under the device lock:
+/// `len` bytes of `block` from `offset` on.
+pub struct WritePiece<B> {
+    /// The block, with a reference taken: it outlives the copy.
+    pub block: B,
+    /// Where the bytes go in the block.
+    pub offset: usize,
+    /// How many fit, to the end of the block or the device's bound.
+    pub len: usize,
+}
+
+/// A read(2) of a device made of blocks (C `scull_read`): `find(done)` takes the device lock,
+/// looks up where byte `done` of this read is, takes a reference on that block, and drops the
+/// lock; the bytes are then copied with no lock held. Returns the bytes copied: all of
+/// `out`, or fewer at the end of the device, at a fault in `out`, or when a signal is pending
+/// after the first piece. An error with nothing copied is returned as such.
+pub fn read_pieces<B: UserCopy>(
+    out: &mut UserWriter,
+    mut find: impl FnMut(usize) -> Result<ReadPiece<B>>,
+) -> Result<usize> {
+    let mut done = 0;
+    while !out.is_empty() {
+        if done > 0 && signal_pending() {
+            break;
+        }
+        let (want, copied) = match find(done) {
+            Ok(ReadPiece::Data { block, offset, len }) if len > 0 => {
+                let want = len.min(out.len());
+                (want, block.copy_to_user(offset, want, out))
+            }
+            Ok(ReadPiece::Hole(len)) if len > 0 => {
+                let want = len.min(out.len());
+                (want, out.write_zeros(want))
+            }
+            Ok(_) => break,
+            Err(e) => return partial(done, e),
+        };
+        match copied {
+            Ok(n) => {
+                done += n;
+                if n < want {
+                    break;
+                }
+            }
+            Err(e) => return partial(done, e),
+        }
+    }
+    Ok(done)
+}
+
+/// A write(2) to a device made of blocks (C `scull_write`): `find(done)` takes the device
+/// lock, finds (or allocates) the block where byte `done` of this write goes, takes a
+/// reference on it, and drops the lock; the bytes are then copied with no lock held, and
+/// `stored(&piece, done)` takes the lock again to account for the first `done` bytes of the
+/// write being in place (the device's size). Returns the bytes stored: all of `input`, or
+/// fewer at an error of `find` (the device's bound, no memory), at a fault in `input`, or
+/// when a signal is pending after the first piece. An error with nothing stored is returned
+/// as such; the bytes after those stored are left as they were.
+pub fn write_pieces<B: UserCopy>(
+    input: &mut UserReader,
+    mut find: impl FnMut(usize) -> Result<WritePiece<B>>,
+    mut stored: impl FnMut(&WritePiece<B>, usize),
+) -> Result<usize> {
+    let mut done = 0;
+    while !input.is_empty() {
+        if done > 0 && signal_pending() {
+            break;
+        }
+        let piece = match find(done) {
+            Ok(piece) if piece.len > 0 => piece,
+            Ok(_) => break,
+            Err(e) => return partial(done, e),
+        };
+        let want = piece.len.min(input.len());
+        match piece.block.copy_from_user(piece.offset, want, input) {
+            Ok(n) => {
+                done += n;
+                stored(&piece, done);
+                if n < want {
+                    break;
+                }
+            }
+            Err(e) => return partial(done, e),
+        }
+    }
+    Ok(done)
+}
+
+/// `len` zeroed bytes of device memory, copied to and from user space by any number of calls
+/// at once with no lock held (see the module documentation). Shared as an `Arc<SharedBlock>`:
+/// a call takes a reference under the device lock and copies after dropping it; the memory
+/// lives until the last reference goes, even if the device dropped the block meanwhile.
+///
+/// # Invariants
+///
+/// `ptr` is a [`KVmalloc`] allocation of [`Self::layout`]`(len)`, `len > 0`, owned by this
+/// value. Its bytes are accessed only as the module documentation says, never through a Rust
+/// reference.
+pub struct SharedBlock {
+    ptr: NonNull<u8>,
+    len: usize,
+}
+
+// SAFETY: The block owns plain memory, freed with `kvfree`, which works from any thread.
+unsafe impl Send for SharedBlock {}
+// SAFETY: `&self` methods access the bytes only with user copies and atomics, which may run
+// on several threads at once (the module documentation).
+unsafe impl Sync for SharedBlock {}
+
+impl SharedBlock {
+    /// 8-byte aligned, for the word copies of [`copy_from_shared`].
+    fn layout(len: usize) -> Result<Layout> {
+        Layout::from_size_align(len, 8).map_err(|_| EINVAL)
+    }
+
+    /// A block of `len` zeroed bytes; `EINVAL` if `len` is 0, `ENOMEM`.
+    pub fn new(len: usize) -> Result<Self> {
+        if len == 0 {
+            return Err(EINVAL);
+        }
+        let block = KVmalloc::alloc(
+            Self::layout(len)?,
+            GFP_KERNEL | __GFP_ZERO,
+            NumaNode::NO_NODE,
+        )?;
+        // INVARIANT: a new allocation of `len > 0` bytes with this layout, ours.
+        Ok(Self {
+            ptr: block.cast(),
+            len,
+        })
+    }
+
+    /// Bytes in the block.
+    pub fn size(&self) -> usize {
+        self.len
+    }
+
+    /// The address of `offset .. offset + n`, after checking it is inside the block.
+    fn range(&self, offset: usize, n: usize) -> Result<*mut u8> {
+        match offset.checked_add(n) {
+            Some(end) if end <= self.len => {
+                // SAFETY: `offset <= len`: inside the allocation or one past its end.
+                Ok(unsafe { self.ptr.as_ptr().add(offset) })
+            }
+            _ => Err(EINVAL),
+        }
+    }
+
+    /// Copies `dst.len()` bytes from `offset` on into `dst`; `EINVAL` past the end.
+    pub fn read(&self, offset: usize, dst: &mut [u8]) -> Result {
+        let src = self.range(offset, dst.len())?;
+        // SAFETY: `src` is valid for `dst.len()` bytes, accessed by others only with user
+        // copies and atomics (type invariant); `dst` is ours alone.
+        unsafe { copy_from_shared(dst.as_mut_ptr(), src, dst.len()) };
+        Ok(())
+    }
+
+    /// Copies `src` into the block at `offset`; `EINVAL` past the end.
+    pub fn write(&self, offset: usize, src: &[u8]) -> Result {
+        let dst = self.range(offset, src.len())?;
+        // SAFETY: As in `read`, the other way.
+        unsafe { copy_to_shared(dst, src.as_ptr(), src.len()) };
+        Ok(())
+    }
+}
+
+impl UserCopy for SharedBlock {
+    fn copy_to_user(&self, offset: usize, n: usize, out: &mut UserWriter) -> Result<usize> {
+        let src = self.range(offset, n)?;
+        // SAFETY: `src` is valid for `n` bytes (just checked, the allocation lives as long as
+        // `self`), accessed only as the module documentation says (type invariant).
+        unsafe { out.write_raw(src, n) }
+    }
+
+    fn copy_from_user(&self, offset: usize, n: usize, input: &mut UserReader) -> Result<usize> {
+        let dst = self.range(offset, n)?;
+        // SAFETY: As in `copy_to_user`, for writes.
+        unsafe { input.read_raw(dst, n) }
+    }
+}
+
+impl Drop for SharedBlock {
+    fn drop(&mut self) {
+        // The layout was valid when the block was made.
+        if let Ok(layout) = Self::layout(self.len) {
+            // SAFETY: `ptr` is our `KVmalloc` allocation of this layout (type invariant); it
+            // is not used again.
+            unsafe { KVmalloc::free(self.ptr, layout) };
+        }
+    }
+}
+
+/// Copies `len` bytes from `src`, memory that other calls or user space may write at the same
+/// time, to `dst`, memory of ours.
+///
+/// A plain copy (`ptr::copy_nonoverlapping`, what `kernel::page::Page::read_raw` does, whose
+/// contract therefore rules out a racing write) would be a data race then. Here every access
+/// to the shared memory is a relaxed atomic load (`READ_ONCE`), 8 bytes at a time where `src`
+/// is aligned and byte by byte at the ends: the result is, word by word, the old or the new
+/// contents, as a C driver or the page cache would see, and never undefined behaviour.
+///
+/// # Safety
+///
+/// `src` must be valid for reads of `len` bytes, and written during the call only by user
+/// space or by atomic accesses; `dst` must be valid for writes of `len` bytes, accessed by
+/// nothing else during the call, and not overlap `src`.
+pub(super) unsafe fn copy_from_shared(dst: *mut u8, src: *const u8, len: usize) {
+    let mut i = 0;
+    while i < len {
+        // SAFETY: `i < len`, so both are in range (the contract above).
+        let (d, s) = unsafe { (dst.add(i), src.add(i)) };
+        if s.addr() % 8 == 0 && len - i >= 8 {
+            // SAFETY: `s` is aligned and valid for 8 bytes; the other accesses to it are
+            // user space's or atomic (the contract above). `d` is ours, maybe unaligned.
+            unsafe {
+                let word = Atomic::from_ptr(s.cast::<i64>().cast_mut()).load(Relaxed);
+                d.cast::<i64>().write_unaligned(word);
+            }
+            i += 8;
+        } else {
+            // SAFETY: As above, for one byte.
+            unsafe { d.write(Atomic::from_ptr(s.cast::<i8>().cast_mut()).load(Relaxed) as u8) };
+            i += 1;
+        }
+    }
+}
+
+/// Copies `len` bytes from `src`, memory of ours, to `dst`, memory that other calls or user
+/// space may read and write at the same time, with relaxed atomic stores (`WRITE_ONCE`); see
+/// [`copy_from_shared`].
+///
+/// # Safety
+///
+/// `dst` must be valid for writes of `len` bytes, and accessed during the call only by user
+/// space or by atomic accesses; `src` must be valid for reads of `len` bytes, written by
+/// nothing during the call, and not overlap `dst`.
+pub(super) unsafe fn copy_to_shared(dst: *mut u8, src: *const u8, len: usize) {
+    let mut i = 0;
+    while i < len {
+        // SAFETY: `i < len`, so both are in range (the contract above).
+        let (d, s) = unsafe { (dst.add(i), src.add(i)) };
+        if d.addr() % 8 == 0 && len - i >= 8 {
+            // SAFETY: `d` is aligned and valid for 8 bytes; the other accesses to it are
+            // user space's or atomic (the contract above). `s` is ours, maybe unaligned.
+            unsafe {
+                Atomic::from_ptr(d.cast::<i64>()).store(s.cast::<i64>().read_unaligned(), Relaxed)
+            };
+            i += 8;
+        } else {
+            // SAFETY: As above, for one byte.
+            unsafe { Atomic::from_ptr(d.cast::<i8>()).store(s.read() as i8, Relaxed) };
+            i += 1;
+        }
+    }
+}
