@@ -61,54 +61,66 @@ pub fn partial(done: usize, err: Error) -> Result<usize> {
     }
 }
 
-/// Where the bytes of a `read(2)` go: what is left of the caller's buffer. Every copy moves
-/// the start on by the bytes it copied.
-pub struct UserWriter {
+/// What is left of a user buffer: where it starts and how many bytes.
+struct Remaining {
     ptr: UserPtr,
     len: usize,
 }
 
+impl Remaining {
+    /// A copy of `n` bytes (at most `len`) got all but `left` of them through: moves on past
+    /// those, and returns their count, `EFAULT` if none.
+    fn copied(&mut self, n: usize, left: usize) -> Result<usize> {
+        let done = n - left.min(n);
+        self.ptr = self.ptr.wrapping_byte_add(done);
+        self.len -= done;
+        if done == 0 && n > 0 {
+            Err(EFAULT)
+        } else {
+            Ok(done)
+        }
+    }
+}
+
+/// Where the bytes of a `read(2)` go: what is left of the caller's buffer. Every copy moves
+/// the start on by the bytes it copied.
+pub struct UserWriter(Remaining);
+
 impl UserWriter {
     /// The user buffer of `len` bytes at `ptr`; nothing is checked until a copy.
     pub fn new(ptr: UserPtr, len: usize) -> Self {
-        Self { ptr, len }
+        Self(Remaining { ptr, len })
     }
 
     /// Bytes that may still be written.
     pub fn len(&self) -> usize {
-        self.len
+        self.0.len
     }
 
     /// Whether the buffer is full.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    fn advance(&mut self, n: usize) {
-        self.ptr = self.ptr.wrapping_byte_add(n);
-        self.len -= n;
+        self.0.len == 0
     }
 
     /// Copies all of `data` (at most [`Self::len`] bytes), or fails with `EFAULT` having
     /// copied an unknown part of it (as `UserSliceWriter::write_slice`).
     pub fn write_slice(&mut self, data: &[u8]) -> Result {
-        if data.len() > self.len {
+        if data.len() > self.0.len {
             return Err(EFAULT);
         }
-        UserSlice::new(self.ptr, data.len())
+        UserSlice::new(self.0.ptr, data.len())
             .writer()
             .write_slice(data)?;
-        self.advance(data.len());
-        Ok(())
+        self.0.copied(data.len(), 0).map(|_| ())
     }
 
     /// Writes `n` zero bytes (at most [`Self::len`]); returns how many were written before a
     /// fault, `EFAULT` if none.
     pub fn write_zeros(&mut self, n: usize) -> Result<usize> {
-        let n = n.min(self.len);
+        let n = n.min(self.0.len);
         // SAFETY: `clear_user` checks the user range and stops at a fault.
-        let left = unsafe { bindings::ldd3_clear_user(self.ptr.as_mut_ptr(), n) };
-        self.copied(n, left)
+        let left = unsafe { bindings::ldd3_clear_user(self.0.ptr.as_mut_ptr(), n) };
+        self.0.copied(n, left)
     }
 
     /// Copies `n` bytes (at most [`Self::len`]) from `src`; returns how many were copied
@@ -119,58 +131,43 @@ impl UserWriter {
     /// `src` is valid for reads of `n` bytes during the call, and written meanwhile only by
     /// user copies or atomic stores (the model of the module documentation).
     pub(super) unsafe fn write_raw(&mut self, src: *const u8, n: usize) -> Result<usize> {
-        let n = n.min(self.len);
+        let n = n.min(self.0.len);
         // SAFETY: `copy_to_user` checks the user range and stops at a fault; `src` is valid
         // for `n` bytes (the caller's contract) and only read.
-        let left = unsafe { bindings::ldd3_copy_to_user(self.ptr.as_mut_ptr(), src.cast(), n) };
-        self.copied(n, left)
-    }
-
-    fn copied(&mut self, n: usize, left: usize) -> Result<usize> {
-        let done = n - left.min(n);
-        self.advance(done);
-        if done == 0 && n > 0 {
-            Err(EFAULT)
-        } else {
-            Ok(done)
-        }
+        let left = unsafe { bindings::ldd3_copy_to_user(self.0.ptr.as_mut_ptr(), src.cast(), n) };
+        self.0.copied(n, left)
     }
 }
 
 /// Where the bytes of a `write(2)` come from: what is left of the caller's buffer. Every copy
 /// moves the start on by the bytes it copied.
-pub struct UserReader {
-    ptr: UserPtr,
-    len: usize,
-}
+pub struct UserReader(Remaining);
 
 impl UserReader {
     /// The user buffer of `len` bytes at `ptr`; nothing is checked until a copy.
     pub fn new(ptr: UserPtr, len: usize) -> Self {
-        Self { ptr, len }
+        Self(Remaining { ptr, len })
     }
 
     /// Bytes that may still be read.
     pub fn len(&self) -> usize {
-        self.len
+        self.0.len
     }
 
     /// Whether everything was read.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.0.len == 0
     }
 
     /// Fills all of `out` (at most [`Self::len`] bytes), or fails with `EFAULT`.
     pub fn read_slice(&mut self, out: &mut [u8]) -> Result {
-        if out.len() > self.len {
+        if out.len() > self.0.len {
             return Err(EFAULT);
         }
-        UserSlice::new(self.ptr, out.len())
+        UserSlice::new(self.0.ptr, out.len())
             .reader()
             .read_slice(out)?;
-        self.ptr = self.ptr.wrapping_byte_add(out.len());
-        self.len -= out.len();
-        Ok(())
+        self.0.copied(out.len(), 0).map(|_| ())
     }
 
     /// Copies `n` bytes (at most [`Self::len`]) to `dst`; returns how many were copied before
@@ -181,20 +178,13 @@ impl UserReader {
     /// `dst` is valid for writes of `n` bytes during the call, and accessed meanwhile only by
     /// user copies or atomic accesses (the model of the module documentation).
     pub(super) unsafe fn read_raw(&mut self, dst: *mut u8, n: usize) -> Result<usize> {
-        let n = n.min(self.len);
+        let n = n.min(self.0.len);
         // SAFETY: The helper checks the user range and stops at a fault; `dst` is valid for
         // `n` bytes (the caller's contract).
         let left = unsafe {
-            bindings::ldd3_copy_from_user_keep(dst.cast::<c_void>(), self.ptr.as_const_ptr(), n)
+            bindings::ldd3_copy_from_user_keep(dst.cast::<c_void>(), self.0.ptr.as_const_ptr(), n)
         };
-        let done = n - left.min(n);
-        self.ptr = self.ptr.wrapping_byte_add(done);
-        self.len -= done;
-        if done == 0 && n > 0 {
-            Err(EFAULT)
-        } else {
-            Ok(done)
-        }
+        self.0.copied(n, left)
     }
 }
 
