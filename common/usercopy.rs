@@ -212,6 +212,12 @@ impl<T: UserCopy> UserCopy for Arc<T> {
     }
 }
 
+/// Blocks one read or write copies at most. The book's calls stop at the end of one quantum;
+/// these go on to the end of the buffer, but a tiny geometry (1-byte quanta, set by root)
+/// would make that millions of lookups and allocations in one call: past this many blocks the
+/// call returns what it did, as a short read or write.
+pub const MAX_PIECES: usize = 4096;
+
 /// What a read finds at its position, looked up under the device lock.
 pub enum ReadPiece<B> {
     /// `len` bytes of `block` from `offset` on.
@@ -243,15 +249,16 @@ pub struct WritePiece<B> {
 /// A read(2) of a device made of blocks (C `scull_read`): `find(done)` takes the device lock,
 /// looks up where byte `done` of this read is, takes a reference on that block, and drops the
 /// lock; the bytes are then copied with no lock held. Returns the bytes copied: all of
-/// `out`, or fewer at the end of the device, at a fault in `out`, or when a signal is pending
-/// after the first piece. An error with nothing copied is returned as such.
+/// `out`, or fewer at the end of the device, at a fault in `out`, after [`MAX_PIECES`]
+/// blocks, or when a signal is pending after the first piece. An error with nothing copied
+/// is returned as such.
 pub fn read_pieces<B: UserCopy>(
     out: &mut UserWriter,
     mut find: impl FnMut(usize) -> Result<ReadPiece<B>>,
 ) -> Result<usize> {
     let mut done = 0;
-    while !out.is_empty() {
-        if done > 0 && signal_pending() {
+    for pieces in 0..MAX_PIECES {
+        if out.is_empty() || (pieces > 0 && signal_pending()) {
             break;
         }
         let (want, copied) = match find(done) {
@@ -284,17 +291,17 @@ pub fn read_pieces<B: UserCopy>(
 /// reference on it, and drops the lock; the bytes are then copied with no lock held, and
 /// `stored(&piece, done)` takes the lock again to account for the first `done` bytes of the
 /// write being in place (the device's size). Returns the bytes stored: all of `input`, or
-/// fewer at an error of `find` (the device's bound, no memory), at a fault in `input`, or
-/// when a signal is pending after the first piece. An error with nothing stored is returned
-/// as such; the bytes after those stored are left as they were.
+/// fewer at an error of `find` (the device's bound, no memory), at a fault in `input`, after
+/// [`MAX_PIECES`] blocks, or when a signal is pending after the first piece. An error with
+/// nothing stored is returned as such; the bytes after those stored are left as they were.
 pub fn write_pieces<B: UserCopy>(
     input: &mut UserReader,
     mut find: impl FnMut(usize) -> Result<WritePiece<B>>,
     mut stored: impl FnMut(&WritePiece<B>, usize),
 ) -> Result<usize> {
     let mut done = 0;
-    while !input.is_empty() {
-        if done > 0 && signal_pending() {
+    for pieces in 0..MAX_PIECES {
+        if input.is_empty() || (pieces > 0 && signal_pending()) {
             break;
         }
         let piece = match find(done) {

@@ -33,6 +33,8 @@ pub const FUZZ_CHR_USAGE: &str = "fuzz-chr --seed S --seconds T [--procs N] [--t
      \tthe pipe size it found). --tiny-geometry also sets quantum/qset of a few bytes.";
 
 const PAGE: usize = 4096;
+/// Blocks one read or write of scull or scullp copies at most (common::usercopy::MAX_PIECES).
+const MAX_PIECES: usize = 4096;
 /// scull's and scullp's default `scull_max_size` / `scullp_max_size`.
 const SCULL_MAX: u64 = 64 << 20;
 const SCULLP_MAX: u64 = 128 << 20;
@@ -1139,12 +1141,13 @@ impl Ctx {
                     return self.fail(format!("{}: got {}, expected {}", what, n, names(&errs)));
                 }
                 let exact = errs.is_empty();
-                // A pending signal ends a read of scull or scullp at the end of a block;
-                // signals come from the worker's timers and from other workers.
+                // A pending signal ends a read of scull or scullp at the end of a block
+                // (signals come from the worker's timers and from other workers), and so does
+                // the 4096th block (common::usercopy::MAX_PIECES), of 1 byte at least.
                 let short_ok = if write {
                     true
                 } else {
-                    matches!(kind, Kind::Scull | Kind::Scullp) && signalled
+                    matches!(kind, Kind::Scull | Kind::Scullp) && (signalled || n >= MAX_PIECES)
                 };
                 if n > max_n || (exact && n < max_n && !short_ok) || (n == 0 && max_n > 0 && exact)
                 {
