@@ -351,9 +351,14 @@ impl SharedBlock {
         Layout::from_size_align(len, 8).map_err(|_| EINVAL)
     }
 
-    /// A block of `len` zeroed bytes; `EINVAL` if `len` is 0, `ENOMEM`.
+    /// The most a block may hold: `kvmalloc` refuses more than `INT_MAX` bytes, with a
+    /// `WARN` (`mm/slub.c`), which no safe caller may reach.
+    pub const MAX_SIZE: usize = i32::MAX as usize;
+
+    /// A block of `len` zeroed bytes; `EINVAL` if `len` is 0 or above [`Self::MAX_SIZE`],
+    /// `ENOMEM`.
     pub fn new(len: usize) -> Result<Self> {
-        if len == 0 {
+        if len == 0 || len > Self::MAX_SIZE {
             return Err(EINVAL);
         }
         let block = KVmalloc::alloc(

@@ -411,6 +411,11 @@ mod tests {
     #[test]
     fn shared_block_bounds() -> Result {
         assert_eq!(SharedBlock::new(0).err(), Some(EINVAL));
+        // Past what kvmalloc takes (it would WARN): refused first.
+        assert_eq!(
+            SharedBlock::new(SharedBlock::MAX_SIZE + 1).err(),
+            Some(EINVAL)
+        );
         let b = SharedBlock::new(13)?;
         assert_eq!(b.size(), 13);
         let mut back = [1u8; 13];
