@@ -12,7 +12,9 @@
 
 use super::usercopy::{
     ReadPiece,
-    WritePiece, //
+    WritePiece,
+    WriteTarget,
+    Written, //
 };
 use core::{
     mem::size_of,
@@ -21,7 +23,13 @@ use core::{
 };
 use kernel::{
     prelude::*,
-    sync::Arc, //
+    sync::{
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
+        Arc, //
+    }, //
 };
 
 /// Block size and blocks per list item, both non-zero, with a list item's size
@@ -99,12 +107,35 @@ type Item<B> = KVVec<Option<B>>;
 /// # Invariants
 ///
 /// `index_bytes` is the size of the list's array (its capacity) plus that of every allocated
-/// item's slot array, and is at most `max_index_bytes`.
+/// item's slot array, and is at most `max_index_bytes`. `generation` is this list's own: no
+/// other list made since the module was loaded has it. Items and slots, once allocated, stay
+/// for the list's life.
 pub struct Qsets<B> {
     geometry: Geometry,
     items: KVVec<Item<B>>,
     index_bytes: usize,
     max_index_bytes: usize,
+    generation: u64,
+}
+
+/// The generation of the next [`Qsets`]: a device truncated (a new list) between a write's
+/// lookup and its insertion is told apart from one that was not.
+static NEXT_GENERATION: Atomic<u64> = Atomic::new(0);
+
+/// A place where a write found no block, in the list as it was then ([`WriteTarget::Vacant`]):
+/// its slot exists, and [`Qsets::store`] fills it with the block the write made, unless
+/// another write did first or the list was replaced (the device truncated).
+pub struct Vacancy {
+    place: Place,
+    generation: u64,
+    block_size: usize,
+}
+
+impl Vacancy {
+    /// Bytes of the block to make.
+    pub fn block_size(&self) -> usize {
+        self.block_size
+    }
 }
 
 impl<B> Qsets<B> {
@@ -116,6 +147,8 @@ impl<B> Qsets<B> {
             items: KVVec::new(),
             index_bytes: 0,
             max_index_bytes,
+            // INVARIANT: each list takes the next value; a u64 does not wrap.
+            generation: NEXT_GENERATION.fetch_add(1, Relaxed),
         }
     }
 
@@ -149,6 +182,17 @@ impl<B> Qsets<B> {
         place: &Place,
         new_block: impl FnOnce() -> Result<B>,
     ) -> Result<&mut B> {
+        let slot = self.slot(place)?;
+        if slot.is_none() {
+            *slot = Some(new_block()?);
+        }
+        slot.as_mut().ok_or(ENOMEM)
+    }
+
+    /// The slot of `place`, with the list items and slot arrays on the way allocated if need
+    /// be. `ENOSPC` if the index would grow past its bound, before anything is allocated;
+    /// `EINVAL` for a slot past `qset`.
+    fn slot(&mut self, place: &Place) -> Result<&mut Option<B>> {
         let qset = self.geometry.qset();
         // The list grows as `Vec::reserve` grows it: to twice its capacity at least.
         let cap = self.items.capacity();
@@ -184,11 +228,7 @@ impl<B> Qsets<B> {
             *item = slots;
             self.index_bytes += qset * size_of::<Option<B>>();
         }
-        let slot = item.get_mut(place.slot).ok_or(EINVAL)?;
-        if slot.is_none() {
-            *slot = Some(new_block()?);
-        }
-        slot.as_mut().ok_or(ENOMEM)
+        item.get_mut(place.slot).ok_or(EINVAL)
     }
 }
 
@@ -217,29 +257,64 @@ impl<T> Qsets<Arc<T>> {
     }
 
     /// Where byte `pos` of a write of up to `max` bytes goes, in a device bounded by `bound`
-    /// bytes: the block there (made by `new_block` if there is none yet) and its room up to
-    /// the end of the block or the bound. `EFBIG` at or past the bound, `ENOSPC` at the
-    /// list's own bound, or `new_block`'s error.
+    /// bytes: the block there (a reference to it), or the vacancy for a new one, with room up
+    /// to the end of the block or the bound. The list items and slots on the way are
+    /// allocated here, so that inserting the new block cannot fail. `EFBIG` at or past the
+    /// bound, `ENOSPC` at the list's own bound, `ENOMEM`.
     pub fn write_piece(
         &mut self,
         pos: usize,
         bound: usize,
         max: usize,
-        new_block: impl FnOnce() -> Result<T>,
     ) -> Result<WritePiece<Arc<T>>> {
         if pos >= bound {
             return Err(EFBIG);
         }
         let place = self.geometry.place(pos);
-        let len = (self.geometry.block() - place.offset)
-            .min(bound - pos)
-            .min(max);
-        let block = self.get_or_insert(&place, || Ok(Arc::new(new_block()?, GFP_KERNEL)?))?;
+        let block_size = self.geometry.block();
+        let len = (block_size - place.offset).min(bound - pos).min(max);
+        let generation = self.generation;
+        let target = match self.slot(&place)? {
+            Some(block) => WriteTarget::Block(block.clone()),
+            None => WriteTarget::Vacant(Vacancy {
+                place,
+                generation,
+                block_size,
+            }),
+        };
         Ok(WritePiece {
-            block: block.clone(),
+            target,
             offset: place.offset,
             len,
         })
+    }
+
+    /// Records, in a device of `size` bytes, that a write's bytes are in place up to `end`
+    /// through `written`: a new block goes into its vacancy. Returns the device's size after
+    /// it: `end` if that is further, unless the device was truncated since the piece was
+    /// looked up (the bytes went with the old contents): then `size`. `None` if another write
+    /// filled the vacancy first: the bytes must be copied again, into that block.
+    pub fn store(&mut self, size: usize, written: Written<Arc<T>>, end: usize) -> Option<usize> {
+        // Nothing in place: nothing to record.
+        let Some(last) = end.checked_sub(1) else {
+            return Some(size);
+        };
+        match written {
+            Written::Into(block) if self.holds(last, &block) => Some(size.max(end)),
+            Written::Into(_) => Some(size),
+            Written::New(_, vacancy) if vacancy.generation != self.generation => Some(size),
+            Written::New(block, vacancy) => {
+                let place = vacancy.place;
+                // The slot exists: the vacancy is of this list, which keeps its slots.
+                match self.items.get_mut(place.item)?.get_mut(place.slot)? {
+                    slot @ None => {
+                        *slot = Some(block);
+                        Some(size.max(end))
+                    }
+                    Some(_) => None,
+                }
+            }
+        }
     }
 
     /// Whether `block` still holds byte `pos`: it was not truncated away since it was

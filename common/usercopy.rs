@@ -23,11 +23,13 @@
 
 use super::{
     bindings,
+    qset::Vacancy,
     signal_pending, //
 };
 use core::{
     alloc::Layout,
     ffi::c_void,
+    ptr,
     ptr::NonNull, //
 };
 use kernel::{
@@ -62,6 +64,7 @@ pub fn partial(done: usize, err: Error) -> Result<usize> {
 }
 
 /// What is left of a user buffer: where it starts and how many bytes.
+#[derive(Clone, Copy)]
 struct Remaining {
     ptr: UserPtr,
     len: usize,
@@ -200,6 +203,19 @@ pub trait UserCopy {
     /// returns how many were copied before a fault (`EFAULT` if none), the bytes after those
     /// left as they were. `EINVAL` if the range goes past the end of the block.
     fn copy_from_user(&self, offset: usize, n: usize, input: &mut UserReader) -> Result<usize>;
+
+    /// A new block of `size` bytes holding `n` bytes from `input` (at most what it holds) at
+    /// `offset` and zeros everywhere else, filled before anything else can reach it; with how
+    /// many bytes were copied before a fault (`EFAULT` if none, and no block). `EINVAL` if the
+    /// range goes past `size` or no block has that size.
+    fn new_from_user(
+        size: usize,
+        offset: usize,
+        n: usize,
+        input: &mut UserReader,
+    ) -> Result<(Self, usize)>
+    where
+        Self: Sized;
 }
 
 impl<T: UserCopy> UserCopy for Arc<T> {
@@ -209,6 +225,16 @@ impl<T: UserCopy> UserCopy for Arc<T> {
 
     fn copy_from_user(&self, offset: usize, n: usize, input: &mut UserReader) -> Result<usize> {
         (**self).copy_from_user(offset, n, input)
+    }
+
+    fn new_from_user(
+        size: usize,
+        offset: usize,
+        n: usize,
+        input: &mut UserReader,
+    ) -> Result<(Self, usize)> {
+        let (block, copied) = T::new_from_user(size, offset, n, input)?;
+        Ok((Arc::new(block, GFP_KERNEL)?, copied))
     }
 }
 
@@ -235,15 +261,34 @@ pub enum ReadPiece<B> {
     End,
 }
 
-/// Where the next bytes of a write go, looked up (and allocated) under the device lock:
-/// `len` bytes of `block` from `offset` on.
+/// Where the next bytes of a write go, looked up under the device lock: `len` bytes from
+/// `offset` on, in `target`.
 pub struct WritePiece<B> {
-    /// The block, with a reference taken: it outlives the copy.
-    pub block: B,
+    /// The block there, or the vacancy a new one fills.
+    pub target: WriteTarget<B>,
     /// Where the bytes go in the block.
     pub offset: usize,
     /// How many fit, to the end of the block or the device's bound.
     pub len: usize,
+}
+
+/// The block a [`WritePiece`] goes to.
+pub enum WriteTarget<B> {
+    /// A block written before, with a reference taken: it outlives the copy.
+    Block(B),
+    /// No block yet: the write fills a new one ([`UserCopy::new_from_user`]) with the lock
+    /// dropped, and the device inserts it there if the place is still free
+    /// ([`super::qset::Qsets::store`]). Until then nobody else sees its bytes, so it is
+    /// allocated without zeroing the bytes that the write fills.
+    Vacant(Vacancy),
+}
+
+/// What a write put in place for one [`WritePiece`], for the device to record under its lock.
+pub enum Written<B> {
+    /// Bytes copied into the block of [`WriteTarget::Block`].
+    Into(B),
+    /// A new block, filled for the vacancy.
+    New(B, Vacancy),
 }
 
 /// A read(2) of a device made of blocks (C `scull_read`): `find(done)` takes the device lock,
@@ -287,17 +332,19 @@ pub fn read_pieces<B: UserCopy>(
 }
 
 /// A write(2) to a device made of blocks (C `scull_write`): `find(done)` takes the device
-/// lock, finds (or allocates) the block where byte `done` of this write goes, takes a
-/// reference on it, and drops the lock; the bytes are then copied with no lock held, and
-/// `stored(&piece, done)` takes the lock again to account for the first `done` bytes of the
-/// write being in place (the device's size). Returns the bytes stored: all of `input`, or
+/// lock, finds the block where byte `done` of this write goes (or the vacancy where it has
+/// none yet), takes a reference on it, and drops the lock; the bytes are then copied with no
+/// lock held, into the block or into a new one, and `stored(written, done)` takes the lock
+/// again to record that the first `done` bytes of the write are in place (the device's size,
+/// and a new block inserted). When `stored` says another write filled the vacancy first, the
+/// piece is written again, into that block. Returns the bytes stored: all of `input`, or
 /// fewer at an error of `find` (the device's bound, no memory), at a fault in `input`, after
-/// [`MAX_PIECES`] blocks, or when a signal is pending after the first piece. An error with
+/// [`MAX_PIECES`] pieces, or when a signal is pending after the first piece. An error with
 /// nothing stored is returned as such; the bytes after those stored are left as they were.
 pub fn write_pieces<B: UserCopy>(
     input: &mut UserReader,
     mut find: impl FnMut(usize) -> Result<WritePiece<B>>,
-    mut stored: impl FnMut(&WritePiece<B>, usize),
+    mut stored: impl FnMut(Written<B>, usize) -> bool,
 ) -> Result<usize> {
     let mut done = 0;
     for pieces in 0..MAX_PIECES {
@@ -310,22 +357,35 @@ pub fn write_pieces<B: UserCopy>(
             Err(e) => return partial(done, e),
         };
         let want = piece.len.min(input.len());
-        match piece.block.copy_from_user(piece.offset, want, input) {
-            Ok(n) => {
-                done += n;
-                stored(&piece, done);
-                if n < want {
-                    break;
-                }
+        let before = input.0;
+        let copied = match piece.target {
+            WriteTarget::Block(block) => block
+                .copy_from_user(piece.offset, want, input)
+                .map(|n| (n, Written::Into(block))),
+            WriteTarget::Vacant(vacancy) => {
+                B::new_from_user(vacancy.block_size(), piece.offset, want, input)
+                    .map(|(block, n)| (n, Written::New(block, vacancy)))
             }
+        };
+        let (n, written) = match copied {
+            Ok(copied) => copied,
             Err(e) => return partial(done, e),
+        };
+        if !stored(written, done + n) {
+            // Another write made the block meanwhile: copy these bytes again, into it.
+            input.0 = before;
+            continue;
+        }
+        done += n;
+        if n < want {
+            break;
         }
     }
     Ok(done)
 }
 
-/// `len` zeroed bytes of device memory, copied to and from user space by any number of calls
-/// at once with no lock held (see the module documentation). Shared as an `Arc<SharedBlock>`:
+/// `len` bytes of device memory, zeroed where nothing was written, copied to and from user
+/// space by any number of calls at once with no lock held (see the module documentation). Shared as an `Arc<SharedBlock>`:
 /// a call takes a reference under the device lock and copies after dropping it; the memory
 /// lives until the last reference goes, even if the device dropped the block meanwhile.
 ///
@@ -333,7 +393,8 @@ pub fn write_pieces<B: UserCopy>(
 ///
 /// `ptr` is a [`KVmalloc`] allocation of [`Self::layout`]`(len)`, `len > 0`, owned by this
 /// value. Its bytes are accessed only as the module documentation says, never through a Rust
-/// reference.
+/// reference. Every byte is initialised, except in a block that `new_from_user` is filling,
+/// which nothing else can reach until it is.
 pub struct SharedBlock {
     ptr: NonNull<u8>,
     len: usize,
@@ -358,14 +419,16 @@ impl SharedBlock {
     /// A block of `len` zeroed bytes; `EINVAL` if `len` is 0 or above [`Self::MAX_SIZE`],
     /// `ENOMEM`.
     pub fn new(len: usize) -> Result<Self> {
+        Self::alloc(len, GFP_KERNEL | __GFP_ZERO)
+    }
+
+    /// A block of `len` bytes allocated with `flags`: zeroed with `__GFP_ZERO`, else holding
+    /// whatever the memory held, which the caller overwrites before anyone reads it.
+    fn alloc(len: usize, flags: kernel::alloc::Flags) -> Result<Self> {
         if len == 0 || len > Self::MAX_SIZE {
             return Err(EINVAL);
         }
-        let block = KVmalloc::alloc(
-            Self::layout(len)?,
-            GFP_KERNEL | __GFP_ZERO,
-            NumaNode::NO_NODE,
-        )?;
+        let block = KVmalloc::alloc(Self::layout(len)?, flags, NumaNode::NO_NODE)?;
         // INVARIANT: a new allocation of `len > 0` bytes with this layout, ours.
         Ok(Self {
             ptr: block.cast(),
@@ -419,6 +482,29 @@ impl UserCopy for SharedBlock {
         let dst = self.range(offset, n)?;
         // SAFETY: As in `copy_to_user`, for writes.
         unsafe { input.read_raw(dst, n) }
+    }
+
+    fn new_from_user(
+        size: usize,
+        offset: usize,
+        n: usize,
+        input: &mut UserReader,
+    ) -> Result<(Self, usize)> {
+        let n = n.min(input.len());
+        let block = Self::alloc(size, GFP_KERNEL)?;
+        let dst = block.range(offset, n)?;
+        // SAFETY: `dst` is valid for `n` bytes (just checked), in a block nobody else can
+        // reach yet.
+        let copied = unsafe { input.read_raw(dst, n) }?;
+        let start = block.ptr.as_ptr();
+        // SAFETY: `offset + copied <= offset + n <= size`, so both ranges are inside the
+        // allocation; nobody else can reach it yet, so plain writes race with nothing. After
+        // them every byte of the block is initialised.
+        unsafe {
+            ptr::write_bytes(start, 0, offset);
+            ptr::write_bytes(dst.add(copied), 0, size - offset - copied);
+        }
+        Ok((block, copied))
     }
 }
 

@@ -241,6 +241,23 @@ impl UserCopy for PageBlock {
             unsafe { input.read_raw(addr, len) }
         })
     }
+
+    /// Zeroed pages (as C scullp's `memset`) with the bytes copied in; `size` must be
+    /// `PAGE_SIZE << order` for an order up to [`MAX_ORDER`].
+    fn new_from_user(
+        size: usize,
+        offset: usize,
+        n: usize,
+        input: &mut UserReader,
+    ) -> Result<(Self, usize)> {
+        let pages = size / PAGE_SIZE;
+        if !pages.is_power_of_two() || pages * PAGE_SIZE != size {
+            return Err(EINVAL);
+        }
+        let block = Self::new(pages.trailing_zeros())?;
+        let copied = block.copy_from_user(offset, n, input)?;
+        Ok((block, copied))
+    }
 }
 
 impl Drop for PageBlock {

@@ -239,7 +239,7 @@ impl ScullDev {
         let done = usercopy::write_pieces(
             buf,
             |done| lock_interruptible(&self.storage)?.write_piece(start + done, want - done),
-            |piece, done| self.storage.lock().stored(piece, start + done),
+            |written, done| self.storage.lock().stored(written, start + done),
         )?;
         *pos += done as Offset;
         Ok(done)

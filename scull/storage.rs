@@ -18,7 +18,8 @@ use crate::common::{
     usercopy::{
         ReadPiece,
         SharedBlock,
-        WritePiece, //
+        WritePiece,
+        Written, //
     }, //
 };
 use kernel::{
@@ -71,19 +72,21 @@ impl Storage {
         self.blocks.read_piece(pos, self.size, max)
     }
 
-    /// Where byte `pos` of a write of up to `max` bytes goes, a zeroed quantum allocated if
-    /// need be (see `Qsets::write_piece`).
+    /// Where byte `pos` of a write of up to `max` bytes goes (see `Qsets::write_piece`).
     pub(crate) fn write_piece(&mut self, pos: usize, max: usize) -> Result<WritePiece<Block>> {
-        let quantum = self.geometry().block();
-        self.blocks
-            .write_piece(pos, self.max_size, max, || SharedBlock::new(quantum))
+        self.blocks.write_piece(pos, self.max_size, max)
     }
 
-    /// A write stored its bytes up to `end` through `piece`: the device grows to `end`,
-    /// unless it was truncated meanwhile.
-    pub(crate) fn stored(&mut self, piece: &WritePiece<Block>, end: usize) {
-        if end > 0 && self.blocks.holds(end - 1, &piece.block) {
-            self.size = self.size.max(end);
+    /// A write has its bytes in place up to `end` through `written`: a new block goes in, and
+    /// the device grows to `end`, unless it was truncated meanwhile. False if another write
+    /// made the block first (the bytes go again, into that one).
+    pub(crate) fn stored(&mut self, written: Written<Block>, end: usize) -> bool {
+        match self.blocks.store(self.size, written, end) {
+            Some(size) => {
+                self.size = size;
+                true
+            }
+            None => false,
         }
     }
 }

@@ -314,7 +314,7 @@ impl FileOperations for ScullpFile {
                 let mut inner = lock_interruptible(&dev.inner)?;
                 inner.storage.write_piece(start + done, want - done)
             },
-            |piece, done| dev.inner.lock().storage.stored(piece, start + done),
+            |written, done| dev.inner.lock().storage.stored(written, start + done),
         )?;
         *pos += done as Offset;
         Ok(done)

@@ -15,7 +15,8 @@ use crate::common::{
     },
     usercopy::{
         ReadPiece,
-        WritePiece, //
+        WritePiece,
+        Written, //
     },
     vm::{
         PageBlock,
@@ -36,7 +37,6 @@ pub(crate) type Block = Arc<PageBlock>;
 
 /// The data of one device and the geometry it was last truncated with.
 pub(crate) struct Storage {
-    order: u32,
     blocks: Qsets<Block>,
     size: usize,
     max_size: usize,
@@ -48,7 +48,6 @@ impl Storage {
     pub(crate) fn new(order: u32, qset: usize, max_size: usize) -> Result<Self> {
         let block = PAGE_SIZE.checked_shl(order).ok_or(EINVAL)?;
         Ok(Self {
-            order,
             blocks: Qsets::new(Geometry::new(block, qset)?, max_size),
             size: 0,
             max_size,
@@ -77,19 +76,21 @@ impl Storage {
         self.blocks.read_piece(pos, self.size, max)
     }
 
-    /// Where byte `pos` of a write of up to `max` bytes goes, a zeroed block of pages
-    /// allocated if need be (see `Qsets::write_piece`).
+    /// Where byte `pos` of a write of up to `max` bytes goes (see `Qsets::write_piece`).
     pub(crate) fn write_piece(&mut self, pos: usize, max: usize) -> Result<WritePiece<Block>> {
-        let order = self.order;
-        self.blocks
-            .write_piece(pos, self.max_size, max, || PageBlock::new(order))
+        self.blocks.write_piece(pos, self.max_size, max)
     }
 
-    /// A write stored its bytes up to `end` through `piece`: the device grows to `end`,
-    /// unless it was truncated meanwhile.
-    pub(crate) fn stored(&mut self, piece: &WritePiece<Block>, end: usize) {
-        if end > 0 && self.blocks.holds(end - 1, &piece.block) {
-            self.size = self.size.max(end);
+    /// A write has its bytes in place up to `end` through `written`: a new block goes in, and
+    /// the device grows to `end`, unless it was truncated meanwhile. False if another write
+    /// made the block first (the bytes go again, into that one).
+    pub(crate) fn stored(&mut self, written: Written<Block>, end: usize) -> bool {
+        match self.blocks.store(self.size, written, end) {
+            Some(size) => {
+                self.size = size;
+                true
+            }
+            None => false,
         }
     }
 

@@ -61,7 +61,10 @@ mod tests {
         usercopy::{
             ReadPiece,
             SharedBlock,
-            UserWriter, //
+            UserWriter,
+            WritePiece,
+            WriteTarget,
+            Written, //
         }, //
     };
     use kernel::{
@@ -440,18 +443,81 @@ mod tests {
         assert!(matches!(q.read_piece(23, 25, 100), ReadPiece::Hole(2)));
         assert!(matches!(q.read_piece(3, 25, 4), ReadPiece::Hole(4)));
         assert!(matches!(q.read_piece(25, 25, 100), ReadPiece::End));
-        // A write makes the block and gets room up to its end, or the bound's.
-        let w = q.write_piece(13, 40, 100, || SharedBlock::new(10))?;
+        // Where no block is, a write finds a vacancy, with room up to the block's end or the
+        // bound's; the block it fills goes in and the device grows to the end of the write.
+        let w = q.write_piece(13, 40, 100)?;
         assert_eq!((w.offset, w.len), (3, 7));
-        assert!(q.holds(19, &w.block) && !q.holds(20, &w.block));
-        assert_eq!(q.write_piece(38, 40, 100, || SharedBlock::new(10))?.len, 2);
-        assert_eq!(
-            q.write_piece(40, 40, 100, || SharedBlock::new(10)).err(),
-            Some(EFBIG)
+        let v = vacancy(w);
+        assert_eq!(v.block_size(), 10);
+        let block = Arc::new(SharedBlock::new(10)?, GFP_KERNEL)?;
+        assert_eq!(q.store(5, Written::New(block.clone(), v), 20), Some(20));
+        assert!(q.holds(19, &block) && !q.holds(20, &block) && !q.holds(9, &block));
+        // A later write finds it. Storing through it grows a smaller device, not a larger
+        // one, nor one whose last byte is not in that block, nor with nothing in place.
+        let found = existing(q.write_piece(15, 40, 100)?);
+        assert!(Arc::ptr_eq(&found, &block));
+        assert_eq!(q.store(5, Written::Into(found.clone()), 20), Some(20));
+        assert_eq!(q.store(25, Written::Into(found.clone()), 20), Some(25));
+        assert_eq!(q.store(5, Written::Into(found.clone()), 0), Some(5));
+        assert_eq!(q.store(5, Written::Into(found), 30), Some(5));
+        // Two writes at one vacancy: the first stored wins, the second must write again (into
+        // the winner's block), and the device keeps the first one's block.
+        let (first, second) = (
+            vacancy(q.write_piece(0, 40, 4)?),
+            vacancy(q.write_piece(2, 40, 4)?),
         );
+        let (a, b) = (
+            Arc::new(SharedBlock::new(10)?, GFP_KERNEL)?,
+            Arc::new(SharedBlock::new(10)?, GFP_KERNEL)?,
+        );
+        assert_eq!(q.store(20, Written::New(a.clone(), first), 4), Some(20));
+        assert_eq!(q.store(20, Written::New(b.clone(), second), 6), None);
+        assert!(q.holds(0, &a) && !q.holds(0, &b));
+        // The bound.
+        assert_eq!(q.write_piece(38, 40, 100)?.len, 2);
+        assert_eq!(q.write_piece(40, 40, 100).err(), Some(EFBIG));
+        // A vacancy of a list that was replaced since (the device truncated) takes nothing.
+        let stale = vacancy(q.write_piece(30, 40, 100)?);
+        let mut q: Qsets<Arc<SharedBlock>> = Qsets::new(g, 1000);
+        assert_eq!(q.store(0, Written::New(b, stale), 31), Some(0));
+        assert!(matches!(q.read_piece(30, 31, 1), ReadPiece::Hole(1)));
+        assert_eq!(q.blocks_per_item().sum::<usize>(), 0);
+        Ok(())
+    }
+
+    /// The vacancy a write found.
+    fn vacancy(piece: WritePiece<Arc<SharedBlock>>) -> super::common::qset::Vacancy {
+        match piece.target {
+            WriteTarget::Vacant(vacancy) => vacancy,
+            WriteTarget::Block(_) => panic!("a block where none was written"),
+        }
+    }
+
+    /// The block a write found.
+    fn existing(piece: WritePiece<Arc<SharedBlock>>) -> Arc<SharedBlock> {
+        match piece.target {
+            WriteTarget::Block(block) => block,
+            WriteTarget::Vacant(_) => panic!("no block where one was written"),
+        }
+    }
+
+    #[test]
+    fn qsets_read_finds_the_written_block() -> Result {
+        let g = Geometry::new(10, 2)?;
+        let mut q: Qsets<Arc<SharedBlock>> = Qsets::new(g, 1000);
+        let w = q.write_piece(13, 40, 100)?;
+        assert_eq!(
+            q.store(
+                0,
+                Written::New(Arc::new(SharedBlock::new(10)?, GFP_KERNEL)?, vacancy(w)),
+                20
+            ),
+            Some(20)
+        );
+        let w = existing(q.write_piece(13, 40, 100)?);
         match q.read_piece(15, 25, 100) {
             ReadPiece::Data { block, offset, len } => {
-                assert!(Arc::ptr_eq(&block, &w.block));
+                assert!(Arc::ptr_eq(&block, &w));
                 assert_eq!((offset, len), (5, 5));
             }
             _ => panic!("no block where one was written"),

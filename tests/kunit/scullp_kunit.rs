@@ -36,7 +36,12 @@ impl kernel::Module for ScullpTest {
 #[kunit_tests(ldd3_scullp)]
 mod tests {
     use super::common::{
-        usercopy::ReadPiece,
+        qset::Vacancy,
+        usercopy::{
+            ReadPiece,
+            WriteTarget,
+            Written, //
+        },
         vm::{
             fault_window,
             PageBlock,
@@ -46,11 +51,13 @@ mod tests {
     use super::storage::Storage;
     use kernel::{
         page::PAGE_SIZE,
-        prelude::*, //
+        prelude::*,
+        sync::Arc, //
     };
 
-    /// What scullp's `write` does, with a kernel buffer: piece by piece, the size updated
-    /// after each. Returns the bytes stored; an error after some progress ends it early.
+    /// What scullp's `write` does, with a kernel buffer: piece by piece, into the block found
+    /// or a new one, the size updated after each. Returns the bytes stored; an error after
+    /// some progress ends it early.
     fn write_at(s: &mut Storage, pos: usize, data: &[u8]) -> Result<usize> {
         let mut done = 0;
         while done < data.len() {
@@ -59,13 +66,28 @@ mod tests {
                 Err(e) if done == 0 => return Err(e),
                 Err(_) => break,
             };
-            piece
-                .block
-                .copy_in(piece.offset, &data[done..done + piece.len])?;
+            let bytes = &data[done..done + piece.len];
+            let written = match piece.target {
+                WriteTarget::Block(block) => {
+                    block.copy_in(piece.offset, bytes)?;
+                    Written::Into(block)
+                }
+                WriteTarget::Vacant(vacancy) => {
+                    let block = new_block(&vacancy)?;
+                    block.copy_in(piece.offset, bytes)?;
+                    Written::New(block, vacancy)
+                }
+            };
             done += piece.len;
-            s.stored(&piece, pos + done);
+            assert!(s.stored(written, pos + done));
         }
         Ok(done)
+    }
+
+    /// A zeroed block for `vacancy`.
+    fn new_block(vacancy: &Vacancy) -> Result<Arc<PageBlock>> {
+        let order = (vacancy.block_size() / PAGE_SIZE).trailing_zeros();
+        Ok(Arc::new(PageBlock::new(order)?, GFP_KERNEL)?)
     }
 
     /// What scullp's `read` does, with a kernel buffer.
@@ -214,14 +236,25 @@ mod tests {
         let mut s = Storage::new(0, 4, 1 << 20)?;
         let piece = s.write_piece(100, 10)?;
         assert_eq!((piece.offset, piece.len), (100, 10));
-        piece.block.copy_in(piece.offset, &[9u8; 10])?;
+        let WriteTarget::Vacant(vacancy) = piece.target else {
+            panic!("a block in a new device");
+        };
+        let block = new_block(&vacancy)?;
+        block.copy_in(100, &[9u8; 10])?;
         s.trim(0, 4)?;
-        s.stored(&piece, 110);
+        assert!(s.stored(Written::New(block, vacancy), 110));
+        assert_eq!(s.size(), 0);
+        assert!(s.page_at(0).is_none());
+        // The same for bytes copied into a block found there.
+        assert_eq!(write_at(&mut s, 0, &[1u8; 3])?, 3);
+        let WriteTarget::Block(block) = s.write_piece(3, 10)?.target else {
+            panic!("no block where one was written");
+        };
+        s.trim(0, 4)?;
+        assert!(s.stored(Written::Into(block), 13));
         assert_eq!(s.size(), 0);
         // Recorded before the truncation, it counts.
-        let piece = s.write_piece(0, 2 * PAGE_SIZE)?;
-        assert_eq!((piece.offset, piece.len), (0, PAGE_SIZE));
-        s.stored(&piece, 5);
+        assert_eq!(write_at(&mut s, 0, &[2u8; 5])?, 5);
         assert_eq!(s.size(), 5);
         Ok(())
     }
