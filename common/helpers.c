@@ -65,6 +65,21 @@ unsigned long ldd3_copy_from_user_keep(void *to, const void __user *from, unsign
 	return res;
 }
 
+/*
+ * ldd3_copy_from_user_keep() with page faults disabled: it copies what is present and stops,
+ * without sleeping, at the first page that would need a fault (as the page cache's
+ * copy_folio_from_iter_atomic() under a folio lock), so it may run with a mutex held.
+ */
+unsigned long ldd3_copy_from_user_nofault(void *to, const void __user *from, unsigned long n)
+{
+	unsigned long res;
+
+	pagefault_disable();
+	res = ldd3_copy_from_user_keep(to, from, n);
+	pagefault_enable();
+	return res;
+}
+
 unsigned long ldd3_clear_user(void __user *to, unsigned long n)
 {
 	return clear_user(to, n);

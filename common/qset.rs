@@ -289,12 +289,23 @@ impl<T> Qsets<Arc<T>> {
         })
     }
 
-    /// Records, in a device of `size` bytes, that a write's bytes are in place up to `end`
-    /// through `written`: a new block goes into its vacancy. Returns the device's size after
-    /// it: `end` if that is further, unless the device was truncated since the piece was
-    /// looked up (the bytes went with the old contents): then `size`. `None` if another write
-    /// filled the vacancy first: the bytes must be copied again, into that block.
-    pub fn store(&mut self, size: usize, written: Written<Arc<T>>, end: usize) -> Option<usize> {
+    /// Records, in a device of `*size` bytes, that a write's bytes are in place up to `end`
+    /// through `written`: a new block goes into its vacancy, and the size grows to `end` if
+    /// that is further, unless the device was truncated since the piece was looked up (the
+    /// bytes went with the old contents). False if another write filled the vacancy first:
+    /// nothing changes, and the bytes must be copied again, into that block.
+    pub fn store(&mut self, size: &mut usize, written: Written<Arc<T>>, end: usize) -> bool {
+        match self.size_after(*size, written, end) {
+            Some(new) => {
+                *size = new;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The size [`Self::store`] leaves, inserting a new block; `None` for a vacancy taken.
+    fn size_after(&mut self, size: usize, written: Written<Arc<T>>, end: usize) -> Option<usize> {
         // Nothing in place: nothing to record.
         let Some(last) = end.checked_sub(1) else {
             return Some(size);

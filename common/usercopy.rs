@@ -8,7 +8,9 @@
 //! and meanwhile every other opener, `release` and the /proc files would sleep on the lock.
 //! The drivers here find the block to copy under the lock, take a reference on it, and copy
 //! with the lock dropped: only the caller waits for its own buffer, and the bytes are copied
-//! once, as in C.
+//! once, as in C. A write whose bytes are at hand (no page fault needed) is copied with the
+//! lock held but page faults disabled ([`Faults::Fail`]), which cannot wait for user space, as
+//! the page cache does; only what needs a fault goes the long way.
 //!
 //! # The memory model
 //!
@@ -29,6 +31,7 @@ use super::{
 use core::{
     alloc::Layout,
     ffi::c_void,
+    ops::DerefMut,
     ptr,
     ptr::NonNull, //
 };
@@ -173,22 +176,45 @@ impl UserReader {
         self.0.copied(out.len(), 0).map(|_| ())
     }
 
-    /// Copies `n` bytes (at most [`Self::len`]) to `dst`; returns how many were copied before
-    /// a fault, `EFAULT` if none. The bytes of `dst` past those copied are left as they were.
+    /// Copies `n` bytes (at most [`Self::len`]) to `dst`, faulting user pages in or not as
+    /// `faults` says; returns how many were copied before a fault, `EFAULT` if none. The
+    /// bytes of `dst` past those copied are left as they were.
     ///
     /// # Safety
     ///
     /// `dst` is valid for writes of `n` bytes during the call, and accessed meanwhile only by
     /// user copies or atomic accesses (the model of the module documentation).
-    pub(super) unsafe fn read_raw(&mut self, dst: *mut u8, n: usize) -> Result<usize> {
+    pub(super) unsafe fn read_raw(
+        &mut self,
+        dst: *mut u8,
+        n: usize,
+        faults: Faults,
+    ) -> Result<usize> {
         let n = n.min(self.0.len);
-        // SAFETY: The helper checks the user range and stops at a fault; `dst` is valid for
-        // `n` bytes (the caller's contract).
+        let (dst, src) = (dst.cast::<c_void>(), self.0.ptr.as_const_ptr());
+        // SAFETY: The helpers check the user range and stop at a fault (the nofault one also
+        // at a page not present, without sleeping); `dst` is valid for `n` bytes (the
+        // caller's contract).
         let left = unsafe {
-            bindings::ldd3_copy_from_user_keep(dst.cast::<c_void>(), self.0.ptr.as_const_ptr(), n)
+            match faults {
+                Faults::Wait => bindings::ldd3_copy_from_user_keep(dst, src, n),
+                Faults::Fail => bindings::ldd3_copy_from_user_nofault(dst, src, n),
+            }
         };
         self.0.copied(n, left)
     }
+}
+
+/// Whether a copy from user memory may wait for the pages it touches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Faults {
+    /// Fault pages in as needed, which can take as long as user space likes (userfaultfd,
+    /// FUSE): for copies with no lock held.
+    Wait,
+    /// Copy what is present and stop, without sleeping, at the first page that would need a
+    /// fault: the copy takes a bounded time, so it may run with the device lock held (the
+    /// page cache does the same under its folio lock, `generic_perform_write`).
+    Fail,
 }
 
 /// Device memory that a read or write copies to or from user space with the device lock
@@ -199,10 +225,17 @@ pub trait UserCopy {
     /// the range goes past the end of the block.
     fn copy_to_user(&self, offset: usize, n: usize, out: &mut UserWriter) -> Result<usize>;
 
-    /// Copies `n` bytes from `input` (at most what it holds) into the block at `offset`;
-    /// returns how many were copied before a fault (`EFAULT` if none), the bytes after those
-    /// left as they were. `EINVAL` if the range goes past the end of the block.
-    fn copy_from_user(&self, offset: usize, n: usize, input: &mut UserReader) -> Result<usize>;
+    /// Copies `n` bytes from `input` (at most what it holds) into the block at `offset`,
+    /// with `faults` as [`UserReader::read_raw`]; returns how many were copied before a fault
+    /// (`EFAULT` if none), the bytes after those left as they were. `EINVAL` if the range goes
+    /// past the end of the block.
+    fn copy_from_user(
+        &self,
+        offset: usize,
+        n: usize,
+        input: &mut UserReader,
+        faults: Faults,
+    ) -> Result<usize>;
 
     /// A new block of `size` bytes holding `n` bytes from `input` (at most what it holds) at
     /// `offset` and zeros everywhere else, filled before anything else can reach it; with how
@@ -213,6 +246,7 @@ pub trait UserCopy {
         offset: usize,
         n: usize,
         input: &mut UserReader,
+        faults: Faults,
     ) -> Result<(Self, usize)>
     where
         Self: Sized;
@@ -223,8 +257,14 @@ impl<T: UserCopy> UserCopy for Arc<T> {
         (**self).copy_to_user(offset, n, out)
     }
 
-    fn copy_from_user(&self, offset: usize, n: usize, input: &mut UserReader) -> Result<usize> {
-        (**self).copy_from_user(offset, n, input)
+    fn copy_from_user(
+        &self,
+        offset: usize,
+        n: usize,
+        input: &mut UserReader,
+        faults: Faults,
+    ) -> Result<usize> {
+        (**self).copy_from_user(offset, n, input, faults)
     }
 
     fn new_from_user(
@@ -232,8 +272,9 @@ impl<T: UserCopy> UserCopy for Arc<T> {
         offset: usize,
         n: usize,
         input: &mut UserReader,
+        faults: Faults,
     ) -> Result<(Self, usize)> {
-        let (block, copied) = T::new_from_user(size, offset, n, input)?;
+        let (block, copied) = T::new_from_user(size, offset, n, input, faults)?;
         Ok((Arc::new(block, GFP_KERNEL)?, copied))
     }
 }
@@ -331,47 +372,81 @@ pub fn read_pieces<B: UserCopy>(
     Ok(done)
 }
 
-/// A write(2) to a device made of blocks (C `scull_write`): `find(done)` takes the device
-/// lock, finds the block where byte `done` of this write goes (or the vacancy where it has
-/// none yet), takes a reference on it, and drops the lock; the bytes are then copied with no
-/// lock held, into the block or into a new one, and `stored(written, done)` takes the lock
-/// again to record that the first `done` bytes of the write are in place (the device's size,
-/// and a new block inserted). When `stored` says another write filled the vacancy first, the
-/// piece is written again, into that block. Returns the bytes stored: all of `input`, or
-/// fewer at an error of `find` (the device's bound, no memory), at a fault in `input`, after
-/// [`MAX_PIECES`] pieces, or when a signal is pending after the first piece. An error with
-/// nothing stored is returned as such; the bytes after those stored are left as they were.
-pub fn write_pieces<B: UserCopy>(
+/// A device made of blocks, as [`write_pieces`] sees it with the device lock held.
+pub trait BlockWrites {
+    /// The blocks, shared with the copies that run with the lock dropped.
+    type Block: UserCopy;
+
+    /// Where byte `pos` of a write of up to `max` bytes goes: a block found there, or the
+    /// vacancy for a new one (as `Qsets::write_piece`).
+    fn write_piece(&mut self, pos: usize, max: usize) -> Result<WritePiece<Self::Block>>;
+
+    /// Records that a write's bytes are in place up to `end` through `written`: the size
+    /// grows, a new block goes in (as `Qsets::store`). False if another write filled the
+    /// vacancy first: the bytes must be copied again, into that block.
+    fn stored(&mut self, written: Written<Self::Block>, end: usize) -> bool;
+}
+
+/// A write(2) at `start` to a device made of blocks (C `scull_write`), its state reached
+/// through `lock` (the device lock, interruptibly) and `relock` (the same lock, for the
+/// bookkeeping of bytes already copied, which must not be lost to a signal).
+///
+/// Piece by piece, under the lock, the block where the next byte goes is found (or the
+/// vacancy for a new one, [`BlockWrites::write_piece`]); the bytes that need no page fault
+/// are copied right there (as the page cache does) and recorded ([`BlockWrites::stored`]).
+/// When the user buffer must be faulted in, the lock is dropped first: the block (a
+/// reference taken) or a new one is filled with no lock held, and the lock is taken again to
+/// record it; if another write filled the vacancy meanwhile, the piece is written again, into
+/// that block. So a buffer that takes long to fault in (userfaultfd, FUSE, a mapping of the
+/// device) holds up only its own caller.
+///
+/// Returns the bytes stored: all of `input`, or fewer at an error of `write_piece` (the
+/// device's bound, no memory), at a fault in `input`, after [`MAX_PIECES`] pieces, or when a
+/// signal is pending after the first piece. An error with nothing stored is returned as
+/// such; the bytes after those stored are left as they were.
+pub fn write_pieces<D, G>(
     input: &mut UserReader,
-    mut find: impl FnMut(usize) -> Result<WritePiece<B>>,
-    mut stored: impl FnMut(Written<B>, usize) -> bool,
-) -> Result<usize> {
+    start: usize,
+    mut lock: impl FnMut() -> Result<G>,
+    mut relock: impl FnMut() -> G,
+) -> Result<usize>
+where
+    D: BlockWrites,
+    G: DerefMut<Target = D>,
+{
     let mut done = 0;
     for pieces in 0..MAX_PIECES {
         if input.is_empty() || (pieces > 0 && signal_pending()) {
             break;
         }
-        let piece = match find(done) {
+        let mut dev = match lock() {
+            Ok(dev) => dev,
+            Err(e) => return partial(done, e),
+        };
+        let piece = match dev.write_piece(start + done, input.len()) {
             Ok(piece) if piece.len > 0 => piece,
             Ok(_) => break,
             Err(e) => return partial(done, e),
         };
         let want = piece.len.min(input.len());
-        let before = input.0;
-        let copied = match piece.target {
-            WriteTarget::Block(block) => block
-                .copy_from_user(piece.offset, want, input)
-                .map(|n| (n, Written::Into(block))),
-            WriteTarget::Vacant(vacancy) => {
-                B::new_from_user(vacancy.block_size(), piece.offset, want, input)
-                    .map(|(block, n)| (n, Written::New(block, vacancy)))
+        // The bytes at hand, copied and recorded with the lock held.
+        let piece = match piece.fill(want, input, Faults::Fail) {
+            Ok((n, written)) => {
+                // Not refused: nobody else filled the vacancy, the lock was held throughout.
+                dev.stored(written, start + done + n);
+                done += n;
+                continue;
             }
+            Err((_, piece)) => piece,
         };
-        let (n, written) = match copied {
-            Ok(copied) => copied,
-            Err(e) => return partial(done, e),
+        drop(dev);
+        // Nothing at hand: copy with the lock dropped, then take it again to record.
+        let before = input.0;
+        let (n, written) = match piece.fill(want, input, Faults::Wait) {
+            Ok(filled) => filled,
+            Err((e, _)) => return partial(done, e),
         };
-        if !stored(written, done + n) {
+        if !relock().stored(written, start + done + n) {
             // Another write made the block meanwhile: copy these bytes again, into it.
             input.0 = before;
             continue;
@@ -382,6 +457,60 @@ pub fn write_pieces<B: UserCopy>(
         }
     }
     Ok(done)
+}
+
+impl<B: UserCopy> WritePiece<B> {
+    /// Copies `n` bytes (at most [`Self::len`]) from `input` to the piece, with `faults` as
+    /// [`UserReader::read_raw`]: into the block found, or into a new block for the vacancy.
+    /// Returns how many were copied and what to record; on an error (a fault before any byte,
+    /// no memory for a new block), the error and the piece back, with `input` where it was.
+    fn fill(
+        self,
+        n: usize,
+        input: &mut UserReader,
+        faults: Faults,
+    ) -> core::result::Result<(usize, Written<B>), (Error, Self)> {
+        let n = n.min(self.len);
+        let before = input.0;
+        self.fill_at(n, input, faults)
+            .inspect_err(|_| input.0 = before)
+    }
+
+    /// [`Self::fill`], but `input` may have moved on at an error (a new block's bytes were
+    /// copied in, then its `Arc` could not be allocated).
+    fn fill_at(
+        self,
+        n: usize,
+        input: &mut UserReader,
+        faults: Faults,
+    ) -> core::result::Result<(usize, Written<B>), (Error, Self)> {
+        match self.target {
+            WriteTarget::Block(block) => {
+                match block.copy_from_user(self.offset, n, input, faults) {
+                    Ok(n) => Ok((n, Written::Into(block))),
+                    Err(e) => Err((
+                        e,
+                        Self {
+                            target: WriteTarget::Block(block),
+                            ..self
+                        },
+                    )),
+                }
+            }
+            WriteTarget::Vacant(vacancy) => {
+                match B::new_from_user(vacancy.block_size(), self.offset, n, input, faults) {
+                    Ok((block, n)) => Ok((n, Written::New(block, vacancy))),
+                    Err(e) => Err((
+                        e,
+                        Self {
+                            target: WriteTarget::Vacant(vacancy),
+                            ..self
+                        },
+                    )),
+                }
+            }
+        }
+    }
 }
 
 /// `len` bytes of device memory, zeroed where nothing was written, copied to and from user
@@ -478,10 +607,16 @@ impl UserCopy for SharedBlock {
         unsafe { out.write_raw(src, n) }
     }
 
-    fn copy_from_user(&self, offset: usize, n: usize, input: &mut UserReader) -> Result<usize> {
+    fn copy_from_user(
+        &self,
+        offset: usize,
+        n: usize,
+        input: &mut UserReader,
+        faults: Faults,
+    ) -> Result<usize> {
         let dst = self.range(offset, n)?;
         // SAFETY: As in `copy_to_user`, for writes.
-        unsafe { input.read_raw(dst, n) }
+        unsafe { input.read_raw(dst, n, faults) }
     }
 
     fn new_from_user(
@@ -489,13 +624,14 @@ impl UserCopy for SharedBlock {
         offset: usize,
         n: usize,
         input: &mut UserReader,
+        faults: Faults,
     ) -> Result<(Self, usize)> {
         let n = n.min(input.len());
         let block = Self::alloc(size, GFP_KERNEL)?;
         let dst = block.range(offset, n)?;
         // SAFETY: `dst` is valid for `n` bytes (just checked), in a block nobody else can
         // reach yet.
-        let copied = unsafe { input.read_raw(dst, n) }?;
+        let copied = unsafe { input.read_raw(dst, n, faults) }?;
         let start = block.ptr.as_ptr();
         // SAFETY: `offset + copied <= offset + n <= size`, so both ranges are inside the
         // allocation; nobody else can reach it yet, so plain writes race with nothing. After

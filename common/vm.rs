@@ -44,6 +44,7 @@ use super::usercopy::{
     copy_from_shared,
     copy_to_shared,
     partial,
+    Faults,
     UserCopy,
     UserReader,
     UserWriter, //
@@ -235,10 +236,16 @@ impl UserCopy for PageBlock {
         })
     }
 
-    fn copy_from_user(&self, offset: usize, n: usize, input: &mut UserReader) -> Result<usize> {
+    fn copy_from_user(
+        &self,
+        offset: usize,
+        n: usize,
+        input: &mut UserReader,
+        faults: Faults,
+    ) -> Result<usize> {
         self.copy_user(offset, n.min(input.len()), |addr, len| {
             // SAFETY: As in `copy_to_user`, for writes.
-            unsafe { input.read_raw(addr, len) }
+            unsafe { input.read_raw(addr, len, faults) }
         })
     }
 
@@ -249,13 +256,14 @@ impl UserCopy for PageBlock {
         offset: usize,
         n: usize,
         input: &mut UserReader,
+        faults: Faults,
     ) -> Result<(Self, usize)> {
         let pages = size / PAGE_SIZE;
         if !pages.is_power_of_two() || pages * PAGE_SIZE != size {
             return Err(EINVAL);
         }
         let block = Self::new(pages.trailing_zeros())?;
-        let copied = block.copy_from_user(offset, n, input)?;
+        let copied = block.copy_from_user(offset, n, input, faults)?;
         Ok((block, copied))
     }
 }

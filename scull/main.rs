@@ -231,15 +231,15 @@ impl ScullDev {
         Ok(done)
     }
 
-    /// C: `scull_write`: each quantum is found (or allocated) under the lock, filled with it
-    /// dropped, and the size updated under it again.
+    /// C: `scull_write`: each quantum is found under the lock and filled there when the
+    /// user's bytes are at hand, else with the lock dropped (see `usercopy::write_pieces`).
     fn write(&self, buf: &mut UserReader, pos: &mut Offset) -> Result<usize> {
         let start = usize::try_from(*pos).map_err(|_| EINVAL)?;
-        let want = buf.len();
         let done = usercopy::write_pieces(
             buf,
-            |done| lock_interruptible(&self.storage)?.write_piece(start + done, want - done),
-            |written, done| self.storage.lock().stored(written, start + done),
+            start,
+            || lock_interruptible(&self.storage),
+            || self.storage.lock(),
         )?;
         *pos += done as Offset;
         Ok(done)

@@ -8,7 +8,8 @@
 //! is bounded (`EFBIG` past `max_size`), and so is the list: a write that needs more than
 //! `max_size` bytes of bookkeeping (a tiny geometry, far into the device) is `ENOSPC`. Nothing
 //! here touches user memory: a read or write looks up its block here under the device lock,
-//! keeps a reference to it, and copies with the lock dropped (`common::usercopy`).
+//! and copies with the lock dropped (or, for a write whose bytes are at hand, without
+//! waiting for a page fault: `common::usercopy`).
 
 use crate::common::{
     qset::{
@@ -16,6 +17,7 @@ use crate::common::{
         Qsets, //
     },
     usercopy::{
+        BlockWrites,
         ReadPiece,
         SharedBlock,
         WritePiece,
@@ -71,22 +73,17 @@ impl Storage {
     pub(crate) fn read_piece(&self, pos: usize, max: usize) -> ReadPiece<Block> {
         self.blocks.read_piece(pos, self.size, max)
     }
+}
 
-    /// Where byte `pos` of a write of up to `max` bytes goes (see `Qsets::write_piece`).
-    pub(crate) fn write_piece(&mut self, pos: usize, max: usize) -> Result<WritePiece<Block>> {
+/// C `scull_write`'s bookkeeping, for `usercopy::write_pieces`.
+impl BlockWrites for Storage {
+    type Block = Block;
+
+    fn write_piece(&mut self, pos: usize, max: usize) -> Result<WritePiece<Block>> {
         self.blocks.write_piece(pos, self.max_size, max)
     }
 
-    /// A write has its bytes in place up to `end` through `written`: a new block goes in, and
-    /// the device grows to `end`, unless it was truncated meanwhile. False if another write
-    /// made the block first (the bytes go again, into that one).
-    pub(crate) fn stored(&mut self, written: Written<Block>, end: usize) -> bool {
-        match self.blocks.store(self.size, written, end) {
-            Some(size) => {
-                self.size = size;
-                true
-            }
-            None => false,
-        }
+    fn stored(&mut self, written: Written<Block>, end: usize) -> bool {
+        self.blocks.store(&mut self.size, written, end)
     }
 }

@@ -98,8 +98,11 @@ use common::{
     uapi::*,
     usercopy::{
         self,
+        BlockWrites,
         UserReader,
-        UserWriter, //
+        UserWriter,
+        WritePiece,
+        Written, //
     },
     vm::{
         FaultError,
@@ -109,7 +112,10 @@ use common::{
         MAX_ORDER, //
     }, //
 };
-use storage::Storage;
+use storage::{
+    Block,
+    Storage, //
+};
 
 module! {
     type: ScullpModule,
@@ -194,6 +200,19 @@ struct Inner {
     storage: Storage,
     /// Live VMAs mapping the device.
     vmas: usize,
+}
+
+/// A write goes to the storage.
+impl BlockWrites for Inner {
+    type Block = Block;
+
+    fn write_piece(&mut self, pos: usize, max: usize) -> Result<WritePiece<Block>> {
+        self.storage.write_piece(pos, max)
+    }
+
+    fn stored(&mut self, written: Written<Block>, end: usize) -> bool {
+        self.storage.stored(written, end)
+    }
 }
 
 /// One scullp device.
@@ -298,8 +317,8 @@ impl FileOperations for ScullpFile {
         Ok(done)
     }
 
-    /// C: `scullp_write`: each block is found (or allocated) under the lock, filled with it
-    /// dropped, and the size updated under it again.
+    /// C: `scullp_write`: each block is found under the lock and filled there when the
+    /// user's bytes are at hand, else with the lock dropped (see `usercopy::write_pieces`).
     fn write(
         dev: ArcBorrow<'_, ScullpDev>,
         _file: &LocalFile,
@@ -307,14 +326,11 @@ impl FileOperations for ScullpFile {
         pos: &mut Offset,
     ) -> Result<usize> {
         let start = usize::try_from(*pos).map_err(|_| EINVAL)?;
-        let want = buf.len();
         let done = usercopy::write_pieces(
             buf,
-            |done| {
-                let mut inner = lock_interruptible(&dev.inner)?;
-                inner.storage.write_piece(start + done, want - done)
-            },
-            |written, done| dev.inner.lock().storage.stored(written, start + done),
+            start,
+            || lock_interruptible(&dev.inner),
+            || dev.inner.lock(),
         )?;
         *pos += done as Offset;
         Ok(done)

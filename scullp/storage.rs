@@ -5,8 +5,9 @@
 //! so that it can be mapped.
 //!
 //! Nothing here touches user memory: a read or write looks up its block here under the device
-//! lock, keeps a reference to it, and copies with the lock dropped (`common::usercopy`); the
-//! fault handler maps pages with the lock held.
+//! lock, and copies with the lock dropped (or, for a write whose bytes are at hand, without
+//! waiting for a page fault: `common::usercopy`); the fault handler maps pages with the
+//! lock held.
 
 use crate::common::{
     qset::{
@@ -14,6 +15,7 @@ use crate::common::{
         Qsets, //
     },
     usercopy::{
+        BlockWrites,
         ReadPiece,
         WritePiece,
         Written, //
@@ -76,24 +78,6 @@ impl Storage {
         self.blocks.read_piece(pos, self.size, max)
     }
 
-    /// Where byte `pos` of a write of up to `max` bytes goes (see `Qsets::write_piece`).
-    pub(crate) fn write_piece(&mut self, pos: usize, max: usize) -> Result<WritePiece<Block>> {
-        self.blocks.write_piece(pos, self.max_size, max)
-    }
-
-    /// A write has its bytes in place up to `end` through `written`: a new block goes in, and
-    /// the device grows to `end`, unless it was truncated meanwhile. False if another write
-    /// made the block first (the bytes go again, into that one).
-    pub(crate) fn stored(&mut self, written: Written<Block>, end: usize) -> bool {
-        match self.blocks.store(self.size, written, end) {
-            Some(size) => {
-                self.size = size;
-                true
-            }
-            None => false,
-        }
-    }
-
     /// The page at page offset `pgoff`, if a mapping may show it: inside the size (a last,
     /// partial page included) and in a block that was written. `None` is a `SIGBUS`.
     pub(crate) fn page_at(&self, pgoff: usize) -> Option<PageRef<'_>> {
@@ -103,5 +87,18 @@ impl Storage {
         }
         let place = self.geometry().place(pos);
         self.blocks.get(&place)?.page(place.offset >> PAGE_SHIFT)
+    }
+}
+
+/// C `scullp_write`'s bookkeeping, for `usercopy::write_pieces`.
+impl BlockWrites for Storage {
+    type Block = Block;
+
+    fn write_piece(&mut self, pos: usize, max: usize) -> Result<WritePiece<Block>> {
+        self.blocks.write_piece(pos, self.max_size, max)
+    }
+
+    fn stored(&mut self, written: Written<Block>, end: usize) -> bool {
+        self.blocks.store(&mut self.size, written, end)
     }
 }

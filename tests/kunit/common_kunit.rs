@@ -450,16 +450,25 @@ mod tests {
         let v = vacancy(w);
         assert_eq!(v.block_size(), 10);
         let block = Arc::new(SharedBlock::new(10)?, GFP_KERNEL)?;
-        assert_eq!(q.store(5, Written::New(block.clone(), v), 20), Some(20));
+        assert_eq!(
+            stored(&mut q, 5, Written::New(block.clone(), v), 20),
+            Some(20)
+        );
         assert!(q.holds(19, &block) && !q.holds(20, &block) && !q.holds(9, &block));
         // A later write finds it. Storing through it grows a smaller device, not a larger
         // one, nor one whose last byte is not in that block, nor with nothing in place.
         let found = existing(q.write_piece(15, 40, 100)?);
         assert!(Arc::ptr_eq(&found, &block));
-        assert_eq!(q.store(5, Written::Into(found.clone()), 20), Some(20));
-        assert_eq!(q.store(25, Written::Into(found.clone()), 20), Some(25));
-        assert_eq!(q.store(5, Written::Into(found.clone()), 0), Some(5));
-        assert_eq!(q.store(5, Written::Into(found), 30), Some(5));
+        assert_eq!(
+            stored(&mut q, 5, Written::Into(found.clone()), 20),
+            Some(20)
+        );
+        assert_eq!(
+            stored(&mut q, 25, Written::Into(found.clone()), 20),
+            Some(25)
+        );
+        assert_eq!(stored(&mut q, 5, Written::Into(found.clone()), 0), Some(5));
+        assert_eq!(stored(&mut q, 5, Written::Into(found), 30), Some(5));
         // Two writes at one vacancy: the first stored wins, the second must write again (into
         // the winner's block), and the device keeps the first one's block.
         let (first, second) = (
@@ -470,8 +479,11 @@ mod tests {
             Arc::new(SharedBlock::new(10)?, GFP_KERNEL)?,
             Arc::new(SharedBlock::new(10)?, GFP_KERNEL)?,
         );
-        assert_eq!(q.store(20, Written::New(a.clone(), first), 4), Some(20));
-        assert_eq!(q.store(20, Written::New(b.clone(), second), 6), None);
+        assert_eq!(
+            stored(&mut q, 20, Written::New(a.clone(), first), 4),
+            Some(20)
+        );
+        assert_eq!(stored(&mut q, 20, Written::New(b.clone(), second), 6), None);
         assert!(q.holds(0, &a) && !q.holds(0, &b));
         // The bound.
         assert_eq!(q.write_piece(38, 40, 100)?.len, 2);
@@ -479,10 +491,20 @@ mod tests {
         // A vacancy of a list that was replaced since (the device truncated) takes nothing.
         let stale = vacancy(q.write_piece(30, 40, 100)?);
         let mut q: Qsets<Arc<SharedBlock>> = Qsets::new(g, 1000);
-        assert_eq!(q.store(0, Written::New(b, stale), 31), Some(0));
+        assert_eq!(stored(&mut q, 0, Written::New(b, stale), 31), Some(0));
         assert!(matches!(q.read_piece(30, 31, 1), ReadPiece::Hole(1)));
         assert_eq!(q.blocks_per_item().sum::<usize>(), 0);
         Ok(())
+    }
+
+    /// The size `Qsets::store` leaves a device of `size` bytes, `None` if it refused.
+    fn stored(
+        q: &mut Qsets<Arc<SharedBlock>>,
+        mut size: usize,
+        written: Written<Arc<SharedBlock>>,
+        end: usize,
+    ) -> Option<usize> {
+        q.store(&mut size, written, end).then_some(size)
     }
 
     /// The vacancy a write found.
@@ -507,7 +529,8 @@ mod tests {
         let mut q: Qsets<Arc<SharedBlock>> = Qsets::new(g, 1000);
         let w = q.write_piece(13, 40, 100)?;
         assert_eq!(
-            q.store(
+            stored(
+                &mut q,
                 0,
                 Written::New(Arc::new(SharedBlock::new(10)?, GFP_KERNEL)?, vacancy(w)),
                 20
