@@ -11,7 +11,10 @@
 //! than kmalloc can give.
 
 use super::usercopy::{
+    Faults,
     ReadPiece,
+    UserCopy,
+    UserReader,
     WritePiece,
     WriteTarget,
     Written, //
@@ -287,6 +290,49 @@ impl<T> Qsets<Arc<T>> {
             offset: place.offset,
             len,
         })
+    }
+
+    /// Copies the bytes of `input` that a write at `pos` puts in one block, in a device of
+    /// `*size` bytes bounded by `bound`, as far as they need no page fault (`Faults::Fail`: the
+    /// caller holds the device lock): into the block there, or into a new one made and put in
+    /// now. `*size` grows past them. Returns how many were copied, 0 if the first one needs a
+    /// fault; `EFBIG` at or past the bound, `ENOSPC` at the list's own bound, `ENOMEM`.
+    pub fn write_at_hand(
+        &mut self,
+        size: &mut usize,
+        pos: usize,
+        bound: usize,
+        input: &mut UserReader,
+    ) -> Result<usize>
+    where
+        T: UserCopy,
+    {
+        if pos >= bound {
+            return Err(EFBIG);
+        }
+        if input.is_empty() {
+            return Ok(0);
+        }
+        let place = self.geometry.place(pos);
+        let block_size = self.geometry.block();
+        let len = (block_size - place.offset).min(bound - pos);
+        let slot = self.slot(&place)?;
+        let copied = match slot {
+            Some(block) => block.copy_from_user(place.offset, len, input, Faults::Fail),
+            None => Arc::<T>::new_from_user(block_size, place.offset, len, input, Faults::Fail)
+                .map(|(block, n)| {
+                    *slot = Some(block);
+                    n
+                }),
+        };
+        match copied {
+            Ok(n) => {
+                *size = (*size).max(pos + n);
+                Ok(n)
+            }
+            Err(e) if e == EFAULT => Ok(0),
+            Err(e) => Err(e),
+        }
     }
 
     /// Records, in a device of `*size` bytes, that a write's bytes are in place up to `end`

@@ -274,8 +274,16 @@ impl<T: UserCopy> UserCopy for Arc<T> {
         input: &mut UserReader,
         faults: Faults,
     ) -> Result<(Self, usize)> {
+        let before = input.0;
         let (block, copied) = T::new_from_user(size, offset, n, input, faults)?;
-        Ok((Arc::new(block, GFP_KERNEL)?, copied))
+        match Arc::new(block, GFP_KERNEL) {
+            Ok(block) => Ok((block, copied)),
+            Err(e) => {
+                // No block: the bytes are not in the device, so they were not read either.
+                input.0 = before;
+                Err(e.into())
+            }
+        }
     }
 }
 
@@ -377,6 +385,12 @@ pub trait BlockWrites {
     /// The blocks, shared with the copies that run with the lock dropped.
     type Block: UserCopy;
 
+    /// Copies the bytes of `input` for `pos` on that need no page fault, with the lock held
+    /// and [`Faults::Fail`], into the block there or a new one, and grows the size past them
+    /// (as `Qsets::write_at_hand`). Returns how many were copied: 0 when the first one needs a
+    /// fault.
+    fn write_at_hand(&mut self, pos: usize, input: &mut UserReader) -> Result<usize>;
+
     /// Where byte `pos` of a write of up to `max` bytes goes: a block found there, or the
     /// vacancy for a new one (as `Qsets::write_piece`).
     fn write_piece(&mut self, pos: usize, max: usize) -> Result<WritePiece<Self::Block>>;
@@ -391,17 +405,17 @@ pub trait BlockWrites {
 /// through `lock` (the device lock, interruptibly) and `relock` (the same lock, for the
 /// bookkeeping of bytes already copied, which must not be lost to a signal).
 ///
-/// Piece by piece, under the lock, the block where the next byte goes is found (or the
-/// vacancy for a new one, [`BlockWrites::write_piece`]); the bytes that need no page fault
-/// are copied right there (as the page cache does) and recorded ([`BlockWrites::stored`]).
-/// When the user buffer must be faulted in, the lock is dropped first: the block (a
-/// reference taken) or a new one is filled with no lock held, and the lock is taken again to
-/// record it; if another write filled the vacancy meanwhile, the piece is written again, into
-/// that block. So a buffer that takes long to fault in (userfaultfd, FUSE, a mapping of the
-/// device) holds up only its own caller.
+/// Piece by piece, under the lock, the bytes that need no page fault are copied right there
+/// (into the block where they go, or a new one) and recorded, as the page cache does
+/// ([`BlockWrites::write_at_hand`]). When the user buffer must be faulted in, the block (a
+/// reference taken) or the vacancy for a new one is looked up ([`BlockWrites::write_piece`])
+/// and the lock dropped: the block or a new one is filled with no lock held, and the lock is
+/// taken again to record it ([`BlockWrites::stored`]); if another write filled the vacancy
+/// meanwhile, the piece is written again, into that block. So a buffer that takes long to
+/// fault in (userfaultfd, FUSE, a mapping of the device) holds up only its own caller.
 ///
-/// Returns the bytes stored: all of `input`, or fewer at an error of `write_piece` (the
-/// device's bound, no memory), at a fault in `input`, after [`MAX_PIECES`] pieces, or when a
+/// Returns the bytes stored: all of `input`, or fewer at an error of the device (its bound,
+/// no memory), at a fault in `input`, after [`MAX_PIECES`] pieces, or when a
 /// signal is pending after the first piece. An error with nothing stored is returned as
 /// such; the bytes after those stored are left as they were.
 pub fn write_pieces<D, G>(
@@ -423,28 +437,27 @@ where
             Ok(dev) => dev,
             Err(e) => return partial(done, e),
         };
+        // The bytes at hand, copied and recorded with the lock held.
+        match dev.write_at_hand(start + done, input) {
+            Ok(0) => {}
+            Ok(n) => {
+                done += n;
+                continue;
+            }
+            Err(e) => return partial(done, e),
+        }
+        // Nothing at hand: copy with the lock dropped, then take it again to record.
         let piece = match dev.write_piece(start + done, input.len()) {
             Ok(piece) if piece.len > 0 => piece,
             Ok(_) => break,
             Err(e) => return partial(done, e),
         };
-        let want = piece.len.min(input.len());
-        // The bytes at hand, copied and recorded with the lock held.
-        let piece = match piece.fill(want, input, Faults::Fail) {
-            Ok((n, written)) => {
-                // Not refused: nobody else filled the vacancy, the lock was held throughout.
-                dev.stored(written, start + done + n);
-                done += n;
-                continue;
-            }
-            Err((_, piece)) => piece,
-        };
         drop(dev);
-        // Nothing at hand: copy with the lock dropped, then take it again to record.
         let before = input.0;
-        let (n, written) = match piece.fill(want, input, Faults::Wait) {
+        let want = piece.len.min(input.len());
+        let (n, written) = match piece.fill(want, input) {
             Ok(filled) => filled,
-            Err((e, _)) => return partial(done, e),
+            Err(e) => return partial(done, e),
         };
         if !relock().stored(written, start + done + n) {
             // Another write made the block meanwhile: copy these bytes again, into it.
@@ -460,54 +473,20 @@ where
 }
 
 impl<B: UserCopy> WritePiece<B> {
-    /// Copies `n` bytes (at most [`Self::len`]) from `input` to the piece, with `faults` as
-    /// [`UserReader::read_raw`]: into the block found, or into a new block for the vacancy.
-    /// Returns how many were copied and what to record; on an error (a fault before any byte,
-    /// no memory for a new block), the error and the piece back, with `input` where it was.
-    fn fill(
-        self,
-        n: usize,
-        input: &mut UserReader,
-        faults: Faults,
-    ) -> core::result::Result<(usize, Written<B>), (Error, Self)> {
+    /// Copies `n` bytes (at most [`Self::len`]) from `input` to the piece, faulting the user
+    /// pages in as needed: into the block found, or into a new block for the vacancy. Returns
+    /// how many were copied and what to record.
+    fn fill(self, n: usize, input: &mut UserReader) -> Result<(usize, Written<B>)> {
         let n = n.min(self.len);
-        let before = input.0;
-        self.fill_at(n, input, faults)
-            .inspect_err(|_| input.0 = before)
-    }
-
-    /// [`Self::fill`], but `input` may have moved on at an error (a new block's bytes were
-    /// copied in, then its `Arc` could not be allocated).
-    fn fill_at(
-        self,
-        n: usize,
-        input: &mut UserReader,
-        faults: Faults,
-    ) -> core::result::Result<(usize, Written<B>), (Error, Self)> {
         match self.target {
             WriteTarget::Block(block) => {
-                match block.copy_from_user(self.offset, n, input, faults) {
-                    Ok(n) => Ok((n, Written::Into(block))),
-                    Err(e) => Err((
-                        e,
-                        Self {
-                            target: WriteTarget::Block(block),
-                            ..self
-                        },
-                    )),
-                }
+                let n = block.copy_from_user(self.offset, n, input, Faults::Wait)?;
+                Ok((n, Written::Into(block)))
             }
             WriteTarget::Vacant(vacancy) => {
-                match B::new_from_user(vacancy.block_size(), self.offset, n, input, faults) {
-                    Ok((block, n)) => Ok((n, Written::New(block, vacancy))),
-                    Err(e) => Err((
-                        e,
-                        Self {
-                            target: WriteTarget::Vacant(vacancy),
-                            ..self
-                        },
-                    )),
-                }
+                let size = vacancy.block_size();
+                let (block, n) = B::new_from_user(size, self.offset, n, input, Faults::Wait)?;
+                Ok((n, Written::New(block, vacancy)))
             }
         }
     }

@@ -20,6 +20,7 @@ use crate::common::{
         BlockWrites,
         ReadPiece,
         SharedBlock,
+        UserReader,
         WritePiece,
         Written, //
     }, //
@@ -78,6 +79,11 @@ impl Storage {
 /// C `scull_write`'s bookkeeping, for `usercopy::write_pieces`.
 impl BlockWrites for Storage {
     type Block = Block;
+
+    fn write_at_hand(&mut self, pos: usize, input: &mut UserReader) -> Result<usize> {
+        self.blocks
+            .write_at_hand(&mut self.size, pos, self.max_size, input)
+    }
 
     fn write_piece(&mut self, pos: usize, max: usize) -> Result<WritePiece<Block>> {
         self.blocks.write_piece(pos, self.max_size, max)

@@ -206,6 +206,10 @@ struct Inner {
 impl BlockWrites for Inner {
     type Block = Block;
 
+    fn write_at_hand(&mut self, pos: usize, input: &mut UserReader) -> Result<usize> {
+        self.storage.write_at_hand(pos, input)
+    }
+
     fn write_piece(&mut self, pos: usize, max: usize) -> Result<WritePiece<Block>> {
         self.storage.write_piece(pos, max)
     }

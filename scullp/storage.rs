@@ -17,6 +17,7 @@ use crate::common::{
     usercopy::{
         BlockWrites,
         ReadPiece,
+        UserReader,
         WritePiece,
         Written, //
     },
@@ -93,6 +94,11 @@ impl Storage {
 /// C `scullp_write`'s bookkeeping, for `usercopy::write_pieces`.
 impl BlockWrites for Storage {
     type Block = Block;
+
+    fn write_at_hand(&mut self, pos: usize, input: &mut UserReader) -> Result<usize> {
+        self.blocks
+            .write_at_hand(&mut self.size, pos, self.max_size, input)
+    }
 
     fn write_piece(&mut self, pos: usize, max: usize) -> Result<WritePiece<Block>> {
         self.blocks.write_piece(pos, self.max_size, max)

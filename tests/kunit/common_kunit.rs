@@ -61,6 +61,7 @@ mod tests {
         usercopy::{
             ReadPiece,
             SharedBlock,
+            UserReader,
             UserWriter,
             WritePiece,
             WriteTarget,
@@ -77,7 +78,8 @@ mod tests {
         prelude::*,
         seq_file::SeqFile,
         str::CString,
-        sync::Arc, //
+        sync::Arc,
+        uaccess::UserPtr, //
     };
 
     /// Three records, for the procfs test.
@@ -485,6 +487,15 @@ mod tests {
         );
         assert_eq!(stored(&mut q, 20, Written::New(b.clone(), second), 6), None);
         assert!(q.holds(0, &a) && !q.holds(0, &b));
+        // At the bound a write gets EFBIG, and with nothing to copy nothing happens, whether a
+        // block is there or not (no user memory is touched either way).
+        let mut size = 25;
+        let mut empty = UserReader::new(UserPtr::from_addr(0), 0);
+        assert_eq!(q.write_at_hand(&mut size, 40, 40, &mut empty), Err(EFBIG));
+        assert_eq!(q.write_at_hand(&mut size, 15, 40, &mut empty), Ok(0));
+        assert_eq!(q.write_at_hand(&mut size, 35, 40, &mut empty), Ok(0));
+        assert!(matches!(q.read_piece(35, 40, 1), ReadPiece::Hole(1)));
+        assert_eq!(size, 25);
         // The bound.
         assert_eq!(q.write_piece(38, 40, 100)?.len, 2);
         assert_eq!(q.write_piece(40, 40, 100).err(), Some(EFBIG));
