@@ -80,6 +80,17 @@ unsigned long ldd3_copy_from_user_nofault(void *to, const void __user *from, uns
 	return res;
 }
 
+/* copy_to_user() with page faults disabled, for the same use. */
+unsigned long ldd3_copy_to_user_nofault(void __user *to, const void *from, unsigned long n)
+{
+	unsigned long res;
+
+	pagefault_disable();
+	res = copy_to_user(to, from, n);
+	pagefault_enable();
+	return res;
+}
+
 unsigned long ldd3_clear_user(void __user *to, unsigned long n)
 {
 	return clear_user(to, n);

@@ -34,4 +34,5 @@ int ldd3_mutex_lock_killable(struct mutex *lock);
 unsigned long ldd3_copy_to_user(void __user *to, const void *from, unsigned long n);
 unsigned long ldd3_copy_from_user_keep(void *to, const void __user *from, unsigned long n);
 unsigned long ldd3_copy_from_user_nofault(void *to, const void __user *from, unsigned long n);
+unsigned long ldd3_copy_to_user_nofault(void __user *to, const void *from, unsigned long n);
 unsigned long ldd3_clear_user(void __user *to, unsigned long n);

@@ -15,6 +15,7 @@ use super::usercopy::{
     ReadPiece,
     UserCopy,
     UserReader,
+    UserWriter,
     WritePiece,
     WriteTarget,
     Written, //
@@ -256,6 +257,28 @@ impl<T> Qsets<Arc<T>> {
                 len,
             },
             None => ReadPiece::Hole(len),
+        }
+    }
+
+    /// Copies the bytes from `pos` on of a device of `size` bytes that the block there holds
+    /// to `out`, as far as they need no page fault (`Faults::Fail`: the caller holds the
+    /// device lock). Returns how many were copied: 0 if the first one needs a fault, at the
+    /// end of the device, and in a hole (which [`Self::read_piece`] gives as such).
+    pub fn read_at_hand(&self, pos: usize, size: usize, out: &mut UserWriter) -> Result<usize>
+    where
+        T: UserCopy,
+    {
+        if pos >= size {
+            return Ok(0);
+        }
+        let place = self.geometry.place(pos);
+        let Some(block) = self.get(&place) else {
+            return Ok(0);
+        };
+        let len = (self.geometry.block() - place.offset).min(size - pos);
+        match block.copy_to_user(place.offset, len, out, Faults::Fail) {
+            Err(e) if e == EFAULT => Ok(0),
+            copied => copied,
         }
     }
 

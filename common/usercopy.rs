@@ -31,7 +31,10 @@ use super::{
 use core::{
     alloc::Layout,
     ffi::c_void,
-    ops::DerefMut,
+    ops::{
+        Deref,
+        DerefMut, //
+    },
     ptr,
     ptr::NonNull, //
 };
@@ -129,18 +132,30 @@ impl UserWriter {
         self.0.copied(n, left)
     }
 
-    /// Copies `n` bytes (at most [`Self::len`]) from `src`; returns how many were copied
-    /// before a fault, `EFAULT` if none.
+    /// Copies `n` bytes (at most [`Self::len`]) from `src`, faulting user pages in or not as
+    /// `faults` says; returns how many were copied before a fault, `EFAULT` if none.
     ///
     /// # Safety
     ///
     /// `src` is valid for reads of `n` bytes during the call, and written meanwhile only by
     /// user copies or atomic stores (the model of the module documentation).
-    pub(super) unsafe fn write_raw(&mut self, src: *const u8, n: usize) -> Result<usize> {
+    pub(super) unsafe fn write_raw(
+        &mut self,
+        src: *const u8,
+        n: usize,
+        faults: Faults,
+    ) -> Result<usize> {
         let n = n.min(self.0.len);
-        // SAFETY: `copy_to_user` checks the user range and stops at a fault; `src` is valid
-        // for `n` bytes (the caller's contract) and only read.
-        let left = unsafe { bindings::ldd3_copy_to_user(self.0.ptr.as_mut_ptr(), src.cast(), n) };
+        let (dst, src) = (self.0.ptr.as_mut_ptr(), src.cast::<c_void>());
+        // SAFETY: `copy_to_user` checks the user range and stops at a fault (with page faults
+        // disabled, also at a page not present); `src` is valid for `n` bytes (the caller's
+        // contract) and only read.
+        let left = unsafe {
+            match faults {
+                Faults::Wait => bindings::ldd3_copy_to_user(dst, src, n),
+                Faults::Fail => bindings::ldd3_copy_to_user_nofault(dst, src, n),
+            }
+        };
         self.0.copied(n, left)
     }
 }
@@ -220,10 +235,17 @@ pub enum Faults {
 /// Device memory that a read or write copies to or from user space with the device lock
 /// dropped ([`SharedBlock`], [`super::vm::PageBlock`], or either behind an `Arc`).
 pub trait UserCopy {
-    /// Copies `n` bytes from `offset` on to `out` (at most what `out` has room for); returns
-    /// how many were copied before a fault in the user buffer (`EFAULT` if none), `EINVAL` if
-    /// the range goes past the end of the block.
-    fn copy_to_user(&self, offset: usize, n: usize, out: &mut UserWriter) -> Result<usize>;
+    /// Copies `n` bytes from `offset` on to `out` (at most what `out` has room for), with
+    /// `faults` as [`UserWriter::write_raw`]; returns how many were copied before a fault in
+    /// the user buffer (`EFAULT` if none), `EINVAL` if the range goes past the end of the
+    /// block.
+    fn copy_to_user(
+        &self,
+        offset: usize,
+        n: usize,
+        out: &mut UserWriter,
+        faults: Faults,
+    ) -> Result<usize>;
 
     /// Copies `n` bytes from `input` (at most what it holds) into the block at `offset`,
     /// with `faults` as [`UserReader::read_raw`]; returns how many were copied before a fault
@@ -253,8 +275,14 @@ pub trait UserCopy {
 }
 
 impl<T: UserCopy> UserCopy for Arc<T> {
-    fn copy_to_user(&self, offset: usize, n: usize, out: &mut UserWriter) -> Result<usize> {
-        (**self).copy_to_user(offset, n, out)
+    fn copy_to_user(
+        &self,
+        offset: usize,
+        n: usize,
+        out: &mut UserWriter,
+        faults: Faults,
+    ) -> Result<usize> {
+        (**self).copy_to_user(offset, n, out, faults)
     }
 
     fn copy_from_user(
@@ -340,32 +368,67 @@ pub enum Written<B> {
     New(B, Vacancy),
 }
 
-/// A read(2) of a device made of blocks (C `scull_read`): `find(done)` takes the device lock,
-/// looks up where byte `done` of this read is, takes a reference on that block, and drops the
-/// lock; the bytes are then copied with no lock held. Returns the bytes copied: all of
+/// A device made of blocks, as [`read_pieces`] sees it with the device lock held.
+pub trait BlockReads {
+    /// The blocks, shared with the copies that run with the lock dropped.
+    type Block: UserCopy;
+
+    /// Copies the bytes from `pos` on that one block holds to `out`, as far as they need no
+    /// page fault (with the lock held and [`Faults::Fail`], as `Qsets::read_at_hand`).
+    /// Returns how many were copied: 0 when the first one needs a fault, in a hole, or at
+    /// the end.
+    fn read_at_hand(&self, pos: usize, out: &mut UserWriter) -> Result<usize>;
+
+    /// What a read of up to `max` bytes finds at `pos` (as `Qsets::read_piece`).
+    fn read_piece(&self, pos: usize, max: usize) -> ReadPiece<Self::Block>;
+}
+
+/// A read(2) at `start` of a device made of blocks (C `scull_read`), its state reached through
+/// `lock` (the device lock, interruptibly). Piece by piece, under the lock, the bytes that
+/// need no page fault are copied right there ([`BlockReads::read_at_hand`]); otherwise the
+/// block is looked up and a reference taken ([`BlockReads::read_piece`]), and the bytes are
+/// copied with the lock dropped (a hole reads as zeros). Returns the bytes copied: all of
 /// `out`, or fewer at the end of the device, at a fault in `out`, after [`MAX_PIECES`]
-/// blocks, or when a signal is pending after the first piece. An error with nothing copied
-/// is returned as such.
-pub fn read_pieces<B: UserCopy>(
+/// pieces, or when a signal is pending after the first piece. An error with nothing copied is
+/// returned as such.
+pub fn read_pieces<D, G>(
     out: &mut UserWriter,
-    mut find: impl FnMut(usize) -> Result<ReadPiece<B>>,
-) -> Result<usize> {
+    start: usize,
+    mut lock: impl FnMut() -> Result<G>,
+) -> Result<usize>
+where
+    D: BlockReads,
+    G: Deref<Target = D>,
+{
     let mut done = 0;
     for pieces in 0..MAX_PIECES {
         if out.is_empty() || (pieces > 0 && signal_pending()) {
             break;
         }
-        let (want, copied) = match find(done) {
-            Ok(ReadPiece::Data { block, offset, len }) if len > 0 => {
-                let want = len.min(out.len());
-                (want, block.copy_to_user(offset, want, out))
+        let dev = match lock() {
+            Ok(dev) => dev,
+            Err(e) => return partial(done, e),
+        };
+        match dev.read_at_hand(start + done, out) {
+            Ok(0) => {}
+            Ok(n) => {
+                done += n;
+                continue;
             }
-            Ok(ReadPiece::Hole(len)) if len > 0 => {
+            Err(e) => return partial(done, e),
+        }
+        let piece = dev.read_piece(start + done, out.len());
+        drop(dev);
+        let (want, copied) = match piece {
+            ReadPiece::Data { block, offset, len } if len > 0 => {
+                let want = len.min(out.len());
+                (want, block.copy_to_user(offset, want, out, Faults::Wait))
+            }
+            ReadPiece::Hole(len) if len > 0 => {
                 let want = len.min(out.len());
                 (want, out.write_zeros(want))
             }
-            Ok(_) => break,
-            Err(e) => return partial(done, e),
+            _ => break,
         };
         match copied {
             Ok(n) => {
@@ -579,11 +642,17 @@ impl SharedBlock {
 }
 
 impl UserCopy for SharedBlock {
-    fn copy_to_user(&self, offset: usize, n: usize, out: &mut UserWriter) -> Result<usize> {
+    fn copy_to_user(
+        &self,
+        offset: usize,
+        n: usize,
+        out: &mut UserWriter,
+        faults: Faults,
+    ) -> Result<usize> {
         let src = self.range(offset, n)?;
         // SAFETY: `src` is valid for `n` bytes (just checked, the allocation lives as long as
         // `self`), accessed only as the module documentation says (type invariant).
-        unsafe { out.write_raw(src, n) }
+        unsafe { out.write_raw(src, n, faults) }
     }
 
     fn copy_from_user(

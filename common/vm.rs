@@ -228,11 +228,17 @@ impl PageBlock {
 
 /// Page by page, with no lock needed: the memory model is [`super::usercopy`]'s.
 impl UserCopy for PageBlock {
-    fn copy_to_user(&self, offset: usize, n: usize, out: &mut UserWriter) -> Result<usize> {
+    fn copy_to_user(
+        &self,
+        offset: usize,
+        n: usize,
+        out: &mut UserWriter,
+        faults: Faults,
+    ) -> Result<usize> {
         self.copy_user(offset, n.min(out.len()), |addr, len| {
             // SAFETY: `addr` is valid for `len` bytes of the block while mapped (below); its
             // bytes are accessed only by user copies and atomics (the usercopy model).
-            unsafe { out.write_raw(addr, len) }
+            unsafe { out.write_raw(addr, len, faults) }
         })
     }
 

@@ -222,11 +222,7 @@ impl ScullDev {
     /// memory is touched (see `common::usercopy`).
     fn read(&self, buf: &mut UserWriter, pos: &mut Offset) -> Result<usize> {
         let start = usize::try_from(*pos).map_err(|_| EINVAL)?;
-        let want = buf.len();
-        let done = usercopy::read_pieces(buf, |done| {
-            let storage = lock_interruptible(&self.storage)?;
-            Ok(storage.read_piece(start + done, want - done))
-        })?;
+        let done = usercopy::read_pieces(buf, start, || lock_interruptible(&self.storage))?;
         *pos += done as Offset;
         Ok(done)
     }

@@ -17,10 +17,12 @@ use crate::common::{
         Qsets, //
     },
     usercopy::{
+        BlockReads,
         BlockWrites,
         ReadPiece,
         SharedBlock,
         UserReader,
+        UserWriter,
         WritePiece,
         Written, //
     }, //
@@ -69,11 +71,6 @@ impl Storage {
     pub(crate) fn trim(&mut self, geometry: Geometry) {
         *self = Self::new(geometry, self.max_size);
     }
-
-    /// Where byte `pos` of a read of up to `max` bytes is (see `Qsets::read_piece`).
-    pub(crate) fn read_piece(&self, pos: usize, max: usize) -> ReadPiece<Block> {
-        self.blocks.read_piece(pos, self.size, max)
-    }
 }
 
 /// C `scull_write`'s bookkeeping, for `usercopy::write_pieces`.
@@ -91,5 +88,18 @@ impl BlockWrites for Storage {
 
     fn stored(&mut self, written: Written<Block>, end: usize) -> bool {
         self.blocks.store(&mut self.size, written, end)
+    }
+}
+
+/// C `scull_read`'s lookups, for `usercopy::read_pieces`.
+impl BlockReads for Storage {
+    type Block = Block;
+
+    fn read_at_hand(&self, pos: usize, out: &mut UserWriter) -> Result<usize> {
+        self.blocks.read_at_hand(pos, self.size, out)
+    }
+
+    fn read_piece(&self, pos: usize, max: usize) -> ReadPiece<Block> {
+        self.blocks.read_piece(pos, self.size, max)
     }
 }

@@ -98,7 +98,9 @@ use common::{
     uapi::*,
     usercopy::{
         self,
+        BlockReads,
         BlockWrites,
+        ReadPiece,
         UserReader,
         UserWriter,
         WritePiece,
@@ -200,6 +202,19 @@ struct Inner {
     storage: Storage,
     /// Live VMAs mapping the device.
     vmas: usize,
+}
+
+/// A read comes from the storage.
+impl BlockReads for Inner {
+    type Block = Block;
+
+    fn read_at_hand(&self, pos: usize, out: &mut UserWriter) -> Result<usize> {
+        self.storage.read_at_hand(pos, out)
+    }
+
+    fn read_piece(&self, pos: usize, max: usize) -> ReadPiece<Block> {
+        self.storage.read_piece(pos, max)
+    }
 }
 
 /// A write goes to the storage.
@@ -312,11 +327,7 @@ impl FileOperations for ScullpFile {
         pos: &mut Offset,
     ) -> Result<usize> {
         let start = usize::try_from(*pos).map_err(|_| EINVAL)?;
-        let want = buf.len();
-        let done = usercopy::read_pieces(buf, |done| {
-            let inner = lock_interruptible(&dev.inner)?;
-            Ok(inner.storage.read_piece(start + done, want - done))
-        })?;
+        let done = usercopy::read_pieces(buf, start, || lock_interruptible(&dev.inner))?;
         *pos += done as Offset;
         Ok(done)
     }

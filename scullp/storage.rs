@@ -15,9 +15,11 @@ use crate::common::{
         Qsets, //
     },
     usercopy::{
+        BlockReads,
         BlockWrites,
         ReadPiece,
         UserReader,
+        UserWriter,
         WritePiece,
         Written, //
     },
@@ -74,11 +76,6 @@ impl Storage {
         Ok(())
     }
 
-    /// Where byte `pos` of a read of up to `max` bytes is (see `Qsets::read_piece`).
-    pub(crate) fn read_piece(&self, pos: usize, max: usize) -> ReadPiece<Block> {
-        self.blocks.read_piece(pos, self.size, max)
-    }
-
     /// The page at page offset `pgoff`, if a mapping may show it: inside the size (a last,
     /// partial page included) and in a block that was written. `None` is a `SIGBUS`.
     pub(crate) fn page_at(&self, pgoff: usize) -> Option<PageRef<'_>> {
@@ -106,5 +103,18 @@ impl BlockWrites for Storage {
 
     fn stored(&mut self, written: Written<Block>, end: usize) -> bool {
         self.blocks.store(&mut self.size, written, end)
+    }
+}
+
+/// C `scullp_read`'s lookups, for `usercopy::read_pieces`.
+impl BlockReads for Storage {
+    type Block = Block;
+
+    fn read_at_hand(&self, pos: usize, out: &mut UserWriter) -> Result<usize> {
+        self.blocks.read_at_hand(pos, self.size, out)
+    }
+
+    fn read_piece(&self, pos: usize, max: usize) -> ReadPiece<Block> {
+        self.blocks.read_piece(pos, self.size, max)
     }
 }

@@ -496,6 +496,12 @@ mod tests {
         assert_eq!(q.write_at_hand(&mut size, 35, 40, &mut empty), Ok(0));
         assert!(matches!(q.read_piece(35, 40, 1), ReadPiece::Hole(1)));
         assert_eq!(size, 25);
+        // A read at hand: nothing at the end, in a hole, or with no room (no user memory is
+        // touched).
+        let mut full = UserWriter::new(UserPtr::from_addr(0), 0);
+        assert_eq!(q.read_at_hand(25, 25, &mut full), Ok(0));
+        assert_eq!(q.read_at_hand(35, 40, &mut full), Ok(0));
+        assert_eq!(q.read_at_hand(15, 25, &mut full), Ok(0));
         // The bound.
         assert_eq!(q.write_piece(38, 40, 100)?.len, 2);
         assert_eq!(q.write_piece(40, 40, 100).err(), Some(EFBIG));

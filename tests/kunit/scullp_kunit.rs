@@ -38,6 +38,7 @@ mod tests {
     use super::common::{
         qset::Vacancy,
         usercopy::{
+            BlockReads,
             BlockWrites,
             ReadPiece,
             WriteTarget,
