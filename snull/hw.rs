@@ -35,26 +35,34 @@ pub(crate) struct Counters {
     tx_lockups: u64,
     tx_timeouts: u64,
     pool_exhausted: u64,
+    /// Frames handed over in pieces (scatter-gather), gathered by the copy.
+    tx_fragmented: u64,
+    /// Frames whose transport checksum the copy filled in (checksum offload).
+    tx_checksummed: u64,
 }
 
 impl Counters {
     /// The `ethtool -S` names, in [`Counters::values`] order.
-    pub(crate) const NAMES: [&'static CStr; 5] = [
+    pub(crate) const NAMES: [&'static CStr; 7] = [
         c"rx_interrupts",
         c"tx_interrupts",
         c"tx_lockups",
         c"tx_timeouts",
         c"pool_exhausted",
+        c"tx_fragmented",
+        c"tx_checksummed",
     ];
 
     /// The counters, in [`Counters::NAMES`] order.
-    pub(crate) fn values(&self) -> [u64; 5] {
+    pub(crate) fn values(&self) -> [u64; 7] {
         [
             self.rx_interrupts,
             self.tx_interrupts,
             self.tx_lockups,
             self.tx_timeouts,
             self.pool_exhausted,
+            self.tx_fragmented,
+            self.tx_checksummed,
         ]
     }
 }
@@ -146,8 +154,9 @@ pub(crate) struct Wire {
 }
 
 impl Wire {
-    /// C `snull_hw_tx`: copies `skb` from interface `index` into one of its buffers, flips the
-    /// addresses (see `packet.rs`) and puts it on the wire to the peer; stops `dev`'s queue
+    /// C `snull_hw_tx`: copies `skb` from interface `index` into one of its buffers, filling
+    /// in its checksum, flips the addresses (see `packet.rs`) and puts it on the wire to the
+    /// peer; stops `dev`'s queue
     /// when the pool runs dry or the transmit-done interrupt is lost.
     pub(crate) fn transmit(
         &mut self,
@@ -155,7 +164,7 @@ impl Wire {
         index: usize,
         skb: TxSkb,
     ) -> Transmitted {
-        let len = skb.data().len();
+        let len = skb.len();
         let peer_index = 1 - index;
         let peer = self.devices[peer_index].clone().filter(|peer| peer.is_up());
         let Some(peer) = peer else {
@@ -172,9 +181,13 @@ impl Wire {
             dev.stop_queue();
             return Transmitted::Busy(skb);
         };
-        // Cannot fail: the buffer has room for BUFFER_LEN bytes.
-        let _ = buffer.data.extend_from_slice(skb.data(), GFP_ATOMIC);
+        // The "hardware" copies the frame, however fragmented, into the buffer and computes
+        // the checksum the stack left to it on the way (as rtl8139 does). Cannot fail: the
+        // buffer is empty, with room for BUFFER_LEN bytes.
+        let _ = skb.append_to(&mut buffer.data);
         packet::flip_ipv4(&mut buffer.data);
+        port.counters.tx_fragmented += u64::from(skb.is_nonlinear());
+        port.counters.tx_checksummed += u64::from(skb.needs_checksum());
         port.stats.tx_packets += 1;
         port.stats.tx_bytes += len as u64;
         if port.pool.is_empty() {

@@ -119,10 +119,18 @@ struct Shared {
     wire: SpinLockIrq<Wire>,
 }
 
-/// Builds a receive skb on `dev` holding `frame`.
-fn rx_skb(dev: &NetDevice<Snull>, frame: &[u8]) -> Result<RxSkb> {
+/// Builds a receive skb on `dev` holding `frame`: from the NAPI cache inside a poll.
+fn rx_skb(
+    dev: &NetDevice<Snull>,
+    napi: Option<&NapiPoll<'_, Snull>>,
+    frame: &[u8],
+) -> Result<RxSkb> {
     // Two bytes of headroom align the IP header.
-    let mut skb = dev.alloc_skb(frame.len() + 2)?;
+    let len = frame.len() + 2;
+    let mut skb = match napi {
+        Some(napi) => napi.alloc_skb(len)?,
+        None => dev.alloc_skb(len)?,
+    };
     skb.reserve(2)?;
     skb.put_slice(frame)?;
     // The wire cannot corrupt a frame: don't check it.
@@ -143,7 +151,7 @@ impl Snull {
         buffer: Buffer,
         napi: Option<&mut NapiPoll<'_, Snull>>,
     ) {
-        let skb = rx_skb(dev, buffer.frame());
+        let skb = rx_skb(dev, napi.as_deref(), buffer.frame());
         let len = buffer.frame().len() as u64;
         let mut wire = shared.wire.lock();
         let port = &mut wire.ports[dev.data().index];
