@@ -128,7 +128,9 @@ impl TxSkb {
         // SAFETY: The skb is valid and stays so for the call: we hold a reference (type
         // invariant), which keeps its head, its fragments' pages and its `frag_list` alive.
         // `skb_copy_and_csum_dev` (net/core/skbuff.c) only reads the skb (a `const` pointer:
-        // right for a clone or a shared skb, whose bytes their holders do not write). It
+        // right for a clone or a shared skb), and only in C: a fragment page that someone
+        // writes meanwhile (a user page sent with MSG_ZEROCOPY, say) changes what is copied,
+        // and is no memory that Rust holds a reference to. It
         // writes `skb->len` bytes at `to`, which the caller gives us, in every branch: the head
         // up to the checksum start, then `skb_copy_and_csum_bits` over the rest (it maps each
         // fragment page with `kmap_atomic`, zeroes what is unreadable, and stops at exactly
@@ -163,8 +165,7 @@ impl Drop for TxSkb {
 /// # Invariants
 ///
 /// The pointer is a linear `sk_buff` from `netdev_alloc_skb` or `napi_alloc_skb` that only this
-/// value refers to
-/// (not cloned or shared); its bytes from `data` to `tail` were written through
+/// value refers to (not cloned or shared); its bytes from `data` to `tail` were written through
 /// [`RxSkb::put_slice`].
 pub struct RxSkb(NonNull<b::sk_buff>);
 
