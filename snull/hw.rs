@@ -81,12 +81,64 @@ impl Buffer {
     }
 }
 
+/// The frames received by an interface and not yet handed to the stack (NAPI mode), oldest
+/// first: a ring of fixed capacity, as a NIC's receive ring.
+pub(crate) struct RxRing {
+    slots: KVec<Option<Buffer>>,
+    /// The slot of the oldest frame.
+    head: usize,
+    /// The number of frames.
+    len: usize,
+}
+
+impl RxRing {
+    /// An empty ring of `capacity` slots (at least 1).
+    fn new(capacity: usize) -> Result<Self> {
+        let mut slots = KVec::with_capacity(capacity.max(1), GFP_KERNEL)?;
+        for _ in 0..capacity.max(1) {
+            slots.push(None, GFP_KERNEL)?;
+        }
+        Ok(Self {
+            slots,
+            head: 0,
+            len: 0,
+        })
+    }
+
+    /// Whether no frame is waiting.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Queues `buffer` after the others; gives it back if the ring is full.
+    fn push(&mut self, buffer: Buffer) -> Result<(), Buffer> {
+        if self.len == self.slots.len() {
+            return Err(buffer);
+        }
+        let tail = (self.head + self.len) % self.slots.len();
+        self.slots[tail] = Some(buffer);
+        self.len += 1;
+        Ok(())
+    }
+
+    /// Takes the oldest frame.
+    fn pop(&mut self) -> Option<Buffer> {
+        if self.len == 0 {
+            return None;
+        }
+        let buffer = self.slots[self.head].take();
+        self.head = (self.head + 1) % self.slots.len();
+        self.len -= 1;
+        buffer
+    }
+}
+
 /// The simulated hardware state of one interface.
 pub(crate) struct Port {
     /// Free transmit buffers.
     pool: KVec<Buffer>,
     /// Frames received and not yet handed to the stack (NAPI mode).
-    rx_queue: KVec<Buffer>,
+    rx_queue: RxRing,
     /// Whether receive interrupts are enabled (off while a NAPI poll is pending).
     rx_int_enabled: bool,
     /// A frame whose transmit-done interrupt was lost (`lockup`), freed by the watchdog.
@@ -108,7 +160,7 @@ impl Port {
         Ok(Self {
             pool,
             // Both ports' buffers can end up queued here.
-            rx_queue: KVec::with_capacity(2 * pool_size, GFP_KERNEL)?,
+            rx_queue: RxRing::new(2 * pool_size)?,
             rx_int_enabled: true,
             lost_tx: None,
             stats: LinkStats::default(),
@@ -213,7 +265,7 @@ impl Wire {
             RxInterrupt::Deliver(buffer)
         } else {
             // Cannot fail: room for every buffer of both pools.
-            let _ = port.rx_queue.push(buffer, GFP_ATOMIC);
+            let _ = port.rx_queue.push(buffer);
             if port.rx_int_enabled {
                 port.rx_int_enabled = false;
                 RxInterrupt::SchedulePoll
@@ -236,13 +288,38 @@ impl Wire {
             .cloned()
     }
 
-    /// The next frame queued for interface `index`'s NAPI poll.
-    pub(crate) fn next_rx(&mut self, index: usize) -> Option<Buffer> {
+    /// Moves the oldest frames queued for interface `index`'s NAPI poll into `batch`, as
+    /// many as there are and it has slots; returns how many.
+    pub(crate) fn take_rx(&mut self, index: usize, batch: &mut [Option<Buffer>]) -> usize {
         let queue = &mut self.ports[index].rx_queue;
-        if queue.is_empty() {
-            return None;
+        let mut taken = 0;
+        for slot in batch.iter_mut() {
+            let Some(buffer) = queue.pop() else {
+                break;
+            };
+            *slot = Some(buffer);
+            taken += 1;
         }
-        queue.remove(0).ok()
+        taken
+    }
+
+    /// Interface `index` is done with a received `buffer`: counts it as received (`delivered`)
+    /// or dropped, and takes it back into its pool; returns its owner if the owner's queue
+    /// must be woken.
+    pub(crate) fn rx_done(
+        &mut self,
+        index: usize,
+        buffer: Buffer,
+        delivered: bool,
+    ) -> Option<ARef<NetDevice<Snull>>> {
+        let stats = &mut self.ports[index].stats;
+        if delivered {
+            stats.rx_packets += 1;
+            stats.rx_bytes += buffer.data.len() as u64;
+        } else {
+            stats.rx_dropped += 1;
+        }
+        self.recycle(buffer)
     }
 
     /// The NAPI poll of interface `index` is complete: receive interrupts are enabled again,
