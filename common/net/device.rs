@@ -337,8 +337,11 @@ impl<T: NetDeviceOps> Deref for RtnlNetDevice<T> {
     }
 }
 
-/// The context of one NAPI poll ([`NetDeviceOps::napi_poll`]): the only way to receive in NAPI
-/// mode and to end the poll.
+/// The context of one NAPI poll ([`NetDeviceOps::napi_poll`]): the only way to allocate from the
+/// NAPI cache, to receive in NAPI mode (through GRO) and to end the poll. Being handed one is
+/// what makes those calls right: they need the poll's context (bottom halves off, this NAPI
+/// instance scheduled and polled on this CPU), which the token cannot leave (not `Send`, and
+/// it lives for the call).
 ///
 /// # Invariants
 ///
