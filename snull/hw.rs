@@ -35,26 +35,34 @@ pub(crate) struct Counters {
     tx_lockups: u64,
     tx_timeouts: u64,
     pool_exhausted: u64,
+    /// Frames handed over in pieces (scatter-gather), gathered by the copy.
+    tx_fragmented: u64,
+    /// Frames whose transport checksum the copy filled in (checksum offload).
+    tx_checksummed: u64,
 }
 
 impl Counters {
     /// The `ethtool -S` names, in [`Counters::values`] order.
-    pub(crate) const NAMES: [&'static CStr; 5] = [
+    pub(crate) const NAMES: [&'static CStr; 7] = [
         c"rx_interrupts",
         c"tx_interrupts",
         c"tx_lockups",
         c"tx_timeouts",
         c"pool_exhausted",
+        c"tx_fragmented",
+        c"tx_checksummed",
     ];
 
     /// The counters, in [`Counters::NAMES`] order.
-    pub(crate) fn values(&self) -> [u64; 5] {
+    pub(crate) fn values(&self) -> [u64; 7] {
         [
             self.rx_interrupts,
             self.tx_interrupts,
             self.tx_lockups,
             self.tx_timeouts,
             self.pool_exhausted,
+            self.tx_fragmented,
+            self.tx_checksummed,
         ]
     }
 }
@@ -73,12 +81,64 @@ impl Buffer {
     }
 }
 
+/// The frames received by an interface and not yet handed to the stack (NAPI mode), oldest
+/// first: a ring of fixed capacity, as a NIC's receive ring.
+pub(crate) struct RxRing {
+    slots: KVec<Option<Buffer>>,
+    /// The slot of the oldest frame.
+    head: usize,
+    /// The number of frames.
+    len: usize,
+}
+
+impl RxRing {
+    /// An empty ring of `capacity` slots (at least 1).
+    fn new(capacity: usize) -> Result<Self> {
+        let mut slots = KVec::with_capacity(capacity.max(1), GFP_KERNEL)?;
+        for _ in 0..capacity.max(1) {
+            slots.push(None, GFP_KERNEL)?;
+        }
+        Ok(Self {
+            slots,
+            head: 0,
+            len: 0,
+        })
+    }
+
+    /// Whether no frame is waiting.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Queues `buffer` after the others; gives it back if the ring is full.
+    fn push(&mut self, buffer: Buffer) -> Result<(), Buffer> {
+        if self.len == self.slots.len() {
+            return Err(buffer);
+        }
+        let tail = (self.head + self.len) % self.slots.len();
+        self.slots[tail] = Some(buffer);
+        self.len += 1;
+        Ok(())
+    }
+
+    /// Takes the oldest frame.
+    fn pop(&mut self) -> Option<Buffer> {
+        if self.len == 0 {
+            return None;
+        }
+        let buffer = self.slots[self.head].take();
+        self.head = (self.head + 1) % self.slots.len();
+        self.len -= 1;
+        buffer
+    }
+}
+
 /// The simulated hardware state of one interface.
 pub(crate) struct Port {
     /// Free transmit buffers.
     pool: KVec<Buffer>,
     /// Frames received and not yet handed to the stack (NAPI mode).
-    rx_queue: KVec<Buffer>,
+    rx_queue: RxRing,
     /// Whether receive interrupts are enabled (off while a NAPI poll is pending).
     rx_int_enabled: bool,
     /// A frame whose transmit-done interrupt was lost (`lockup`), freed by the watchdog.
@@ -100,7 +160,7 @@ impl Port {
         Ok(Self {
             pool,
             // Both ports' buffers can end up queued here.
-            rx_queue: KVec::with_capacity(2 * pool_size, GFP_KERNEL)?,
+            rx_queue: RxRing::new(2 * pool_size)?,
             rx_int_enabled: true,
             lost_tx: None,
             stats: LinkStats::default(),
@@ -146,8 +206,9 @@ pub(crate) struct Wire {
 }
 
 impl Wire {
-    /// C `snull_hw_tx`: copies `skb` from interface `index` into one of its buffers, flips the
-    /// addresses (see `packet.rs`) and puts it on the wire to the peer; stops `dev`'s queue
+    /// C `snull_hw_tx`: copies `skb` from interface `index` into one of its buffers, filling
+    /// in its checksum, flips the addresses (see `packet.rs`) and puts it on the wire to the
+    /// peer; stops `dev`'s queue
     /// when the pool runs dry or the transmit-done interrupt is lost.
     pub(crate) fn transmit(
         &mut self,
@@ -155,7 +216,7 @@ impl Wire {
         index: usize,
         skb: TxSkb,
     ) -> Transmitted {
-        let len = skb.data().len();
+        let len = skb.len();
         let peer_index = 1 - index;
         let peer = self.devices[peer_index].clone().filter(|peer| peer.is_up());
         let Some(peer) = peer else {
@@ -172,9 +233,13 @@ impl Wire {
             dev.stop_queue();
             return Transmitted::Busy(skb);
         };
-        // Cannot fail: the buffer has room for BUFFER_LEN bytes.
-        let _ = buffer.data.extend_from_slice(skb.data(), GFP_ATOMIC);
+        // The "hardware" copies the frame, however fragmented, into the buffer and computes
+        // the checksum the stack left to it on the way (as rtl8139 does). Cannot fail: the
+        // buffer is empty, with room for BUFFER_LEN bytes.
+        let _ = skb.append_to(&mut buffer.data);
         packet::flip_ipv4(&mut buffer.data);
+        port.counters.tx_fragmented += u64::from(skb.is_nonlinear());
+        port.counters.tx_checksummed += u64::from(skb.needs_checksum());
         port.stats.tx_packets += 1;
         port.stats.tx_bytes += len as u64;
         if port.pool.is_empty() {
@@ -200,7 +265,7 @@ impl Wire {
             RxInterrupt::Deliver(buffer)
         } else {
             // Cannot fail: room for every buffer of both pools.
-            let _ = port.rx_queue.push(buffer, GFP_ATOMIC);
+            let _ = port.rx_queue.push(buffer);
             if port.rx_int_enabled {
                 port.rx_int_enabled = false;
                 RxInterrupt::SchedulePoll
@@ -223,13 +288,38 @@ impl Wire {
             .cloned()
     }
 
-    /// The next frame queued for interface `index`'s NAPI poll.
-    pub(crate) fn next_rx(&mut self, index: usize) -> Option<Buffer> {
+    /// Moves the oldest frames queued for interface `index`'s NAPI poll into `batch`, as
+    /// many as there are and it has slots; returns how many.
+    pub(crate) fn take_rx(&mut self, index: usize, batch: &mut [Option<Buffer>]) -> usize {
         let queue = &mut self.ports[index].rx_queue;
-        if queue.is_empty() {
-            return None;
+        let mut taken = 0;
+        for slot in batch.iter_mut() {
+            let Some(buffer) = queue.pop() else {
+                break;
+            };
+            *slot = Some(buffer);
+            taken += 1;
         }
-        queue.remove(0).ok()
+        taken
+    }
+
+    /// Interface `index` is done with a received `buffer`: counts it as received (`delivered`)
+    /// or dropped, and takes it back into its pool; returns its owner if the owner's queue
+    /// must be woken.
+    pub(crate) fn rx_done(
+        &mut self,
+        index: usize,
+        buffer: Buffer,
+        delivered: bool,
+    ) -> Option<ARef<NetDevice<Snull>>> {
+        let stats = &mut self.ports[index].stats;
+        if delivered {
+            stats.rx_packets += 1;
+            stats.rx_bytes += buffer.data.len() as u64;
+        } else {
+            stats.rx_dropped += 1;
+        }
+        self.recycle(buffer)
     }
 
     /// The NAPI poll of interface `index` is complete: receive interrupts are enabled again,

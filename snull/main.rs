@@ -32,6 +32,7 @@ use kernel::{
     prelude::*,
     str::CStr,
     sync::{
+        aref::ARef,
         Arc,
         SpinLockIrq, //
     }, //
@@ -105,6 +106,9 @@ const LOCKUP: core::ops::RangeInclusive<u32> = 0..=i32::MAX as u32;
 /// `timeout`: at least one jiffy.
 const TIMEOUT: core::ops::RangeInclusive<u32> = 1..=i32::MAX as u32;
 
+/// Frames a NAPI poll takes off the receive queue under one lock (and counts under one more).
+const RX_BATCH: usize = 16;
+
 /// The private data of sn0 and sn1.
 #[pin_data]
 struct SnullDev {
@@ -119,10 +123,18 @@ struct Shared {
     wire: SpinLockIrq<Wire>,
 }
 
-/// Builds a receive skb on `dev` holding `frame`.
-fn rx_skb(dev: &NetDevice<Snull>, frame: &[u8]) -> Result<RxSkb> {
+/// Builds a receive skb on `dev` holding `frame`: from the NAPI cache inside a poll.
+fn rx_skb(
+    dev: &NetDevice<Snull>,
+    napi: Option<&NapiPoll<'_, Snull>>,
+    frame: &[u8],
+) -> Result<RxSkb> {
     // Two bytes of headroom align the IP header.
-    let mut skb = dev.alloc_skb(frame.len() + 2)?;
+    let len = frame.len() + 2;
+    let mut skb = match napi {
+        Some(napi) => napi.alloc_skb(len)?,
+        None => dev.alloc_skb(len)?,
+    };
     skb.reserve(2)?;
     skb.put_slice(frame)?;
     // The wire cannot corrupt a frame: don't check it.
@@ -134,36 +146,46 @@ fn rx_skb(dev: &NetDevice<Snull>, frame: &[u8]) -> Result<RxSkb> {
 struct Snull;
 
 impl Snull {
-    /// C `snull_rx`, the receive "interrupt" on `dev` for `buffer`, with the wire lock
-    /// dropped: hands the frame to the stack (at once from a NAPI poll, else through the
-    /// backlog) and gives the buffer back to its pool.
+    /// C `snull_rx`, the receive "interrupt" on `dev` for the frames in `buffers` (at most
+    /// [`RX_BATCH`]), with the wire lock dropped: copies each into a new skb, then, under one
+    /// lock, counts them and gives the buffers back to their pools, then hands the skbs to the
+    /// stack (at once from a NAPI poll, else through the backlog) and wakes the queues that
+    /// waited for a buffer.
     fn rx(
         shared: &Shared,
         dev: &NetDevice<Snull>,
-        buffer: Buffer,
-        napi: Option<&mut NapiPoll<'_, Snull>>,
+        buffers: &mut [Option<Buffer>],
+        mut napi: Option<&mut NapiPoll<'_, Snull>>,
     ) {
-        let skb = rx_skb(dev, buffer.frame());
-        let len = buffer.frame().len() as u64;
-        let mut wire = shared.wire.lock();
-        let port = &mut wire.ports[dev.data().index];
-        match skb {
-            Ok(_) => {
-                port.stats.rx_packets += 1;
-                port.stats.rx_bytes += len;
+        let mut skbs: [Option<RxSkb>; RX_BATCH] = Default::default();
+        for (buffer, skb) in buffers.iter().zip(skbs.iter_mut()) {
+            if let Some(buffer) = buffer {
+                *skb = rx_skb(dev, napi.as_deref(), buffer.frame()).ok();
             }
-            Err(_) => port.stats.rx_dropped += 1,
         }
-        let wake = wire.recycle(buffer);
-        drop(wire);
-        if let Ok(skb) = skb {
+        let mut wake: [Option<ARef<NetDevice<Snull>>>; 2] = [None, None];
+        {
+            let mut wire = shared.wire.lock();
+            // A buffer past RX_BATCH (none) has no skb: counted as dropped, but it goes home.
+            for (i, buffer) in buffers.iter_mut().enumerate() {
+                let Some(buffer) = buffer.take() else {
+                    continue;
+                };
+                let delivered = skbs.get(i).is_some_and(Option::is_some);
+                if let Some(owner) = wire.rx_done(dev.data().index, buffer, delivered) {
+                    let owner_index = owner.data().index;
+                    wake[owner_index] = Some(owner);
+                }
+            }
+        }
+        for skb in skbs.into_iter().flatten() {
             // Cannot be refused: `start_xmit` sends only whole Ethernet frames.
-            let _ = match napi {
+            let _ = match napi.as_deref_mut() {
                 Some(napi) => napi.receive(skb),
                 None => dev.receive(skb),
             };
         }
-        if let Some(owner) = wake {
+        for owner in wake.into_iter().flatten() {
             owner.wake_queue();
         }
     }
@@ -172,7 +194,7 @@ impl Snull {
     /// transmission raised on `peer`.
     fn rx_interrupt(shared: &Shared, peer: &NetDevice<Snull>, rx: RxInterrupt) {
         match rx {
-            RxInterrupt::Deliver(buffer) => Self::rx(shared, peer, buffer, None),
+            RxInterrupt::Deliver(buffer) => Self::rx(shared, peer, &mut [Some(buffer)], None),
             // False if it was scheduled already, or the peer is going down: nothing to do.
             RxInterrupt::SchedulePoll => {
                 peer.napi_schedule();
@@ -226,19 +248,28 @@ impl NetDeviceOps for Snull {
         }
     }
 
-    /// C `snull_poll`: up to `budget` queued frames to the stack, then receive interrupts on
-    /// again once the queue is empty.
+    /// C `snull_poll`: up to `budget` queued frames to the stack, [`RX_BATCH`] taken off the
+    /// queue at a time, then receive interrupts on again once the queue is empty.
     fn napi_poll(napi: &mut NapiPoll<'_, Self>, budget: i32) -> i32 {
         let dev = napi.device();
         let shared = &dev.data().shared;
         let index = dev.data().index;
         let mut done = 0;
         while done < budget {
-            let Some(buffer) = shared.wire.lock().next_rx(index) else {
+            let mut batch: [Option<Buffer>; RX_BATCH] = Default::default();
+            // `budget - done` is positive here.
+            let want = RX_BATCH.min((budget - done) as usize);
+            let taken = shared.wire.lock().take_rx(index, &mut batch[..want]);
+            if taken == 0 {
                 break;
-            };
-            Self::rx(shared, dev, buffer, Some(&mut *napi));
-            done += 1;
+            }
+            Self::rx(shared, dev, &mut batch[..taken], Some(&mut *napi));
+            // At most RX_BATCH: fits.
+            done += taken as i32;
+            if taken < want {
+                // The queue ran empty; `poll_done` below sees what came in since.
+                break;
+            }
         }
         if done < budget && napi.complete_done(done) && shared.wire.lock().poll_done(index) {
             // A frame came in while receive interrupts were off.

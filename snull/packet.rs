@@ -5,6 +5,15 @@
 //! 192.168.0.2 on sn0 arrives on sn1 from 192.168.1.1 to 192.168.1.2, and fixes the IPv4
 //! header checksum. Frames of other protocols (IPv6, ...) pass unchanged.
 //!
+//! The TCP and UDP checksums cover the addresses too (the pseudo-header). In the 16-bit
+//! one's complement sum, each flip adds or takes 0x100, by the bit's old value: when the two
+//! addresses differ in that bit the changes cancel and the checksum stays right, but when
+//! they agree, as with the book's own addressing (192.168.0.1 to 192.168.0.2, both 0), it
+//! would be off by 0x200. The C snull leaves it so (its receiver sets `CHECKSUM_UNNECESSARY`,
+//! so the local stack never notices, but a capture or a forwarding router does). Here the
+//! checksum of an unfragmented datagram or first fragment is updated for the two changed
+//! words (RFC 1624), which is right in both cases.
+//!
 //! Pure functions on bytes, shared with the KUnit tests in `tests/kunit/snull_kunit.rs`.
 
 /// Bytes in an Ethernet header.
@@ -16,8 +25,22 @@ pub(crate) const ETH_P_IP: u16 = 0x0800;
 const IP_CHECK: usize = 10;
 const IP_SADDR: usize = 12;
 const IP_DADDR: usize = 16;
+const IP_FRAG_OFF: usize = 6;
+const IP_PROTOCOL: usize = 9;
+const IP_TOT_LEN: usize = 2;
 /// The third octet of an address.
 const THIRD_OCTET: usize = 2;
+/// The IPv4 fragment offset, without the flags.
+const IP_OFFSET_MASK: u16 = 0x1fff;
+
+/// IP protocol number of TCP.
+pub(crate) const IPPROTO_TCP: u8 = 6;
+/// IP protocol number of UDP.
+pub(crate) const IPPROTO_UDP: u8 = 17;
+/// Offset of the checksum in a TCP header.
+const TCP_CHECK: usize = 16;
+/// Offset of the checksum in a UDP header.
+const UDP_CHECK: usize = 6;
 
 /// The Internet checksum of `header` (RFC 1071), with the checksum field counted as is.
 pub(crate) fn ip_checksum(header: &[u8]) -> u16 {
@@ -31,29 +54,83 @@ pub(crate) fn ip_checksum(header: &[u8]) -> u16 {
     !(sum as u16)
 }
 
-/// The IPv4 header of an Ethernet `frame`, if it carries a well-formed one.
-fn ipv4_header(frame: &mut [u8]) -> Option<&mut [u8]> {
+/// One's complement checksum `check` updated for a 16-bit word of the data going from `old`
+/// to `new` (RFC 1624, eqn. 3: `~(~check + ~old + new)`).
+pub(crate) fn checksum_replace(check: u16, old: u16, new: u16) -> u16 {
+    let mut sum = u32::from(!check) + u32::from(!old) + u32::from(new);
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+/// The length of the IPv4 header of an Ethernet `frame`, if it carries a well-formed one.
+fn ipv4_header_len(frame: &[u8]) -> Option<usize> {
     if frame.len() < ETH_HLEN + 20 || u16::from_be_bytes([frame[12], frame[13]]) != ETH_P_IP {
         return None;
     }
-    let ip = &mut frame[ETH_HLEN..];
+    let ip = &frame[ETH_HLEN..];
     let ihl = usize::from(ip[0] & 0x0f) * 4;
     if ip[0] >> 4 != 4 || ihl < 20 || ihl > ip.len() {
         return None;
     }
-    Some(&mut ip[..ihl])
+    Some(ihl)
 }
 
-/// Applies the snull address flip to an Ethernet `frame` and recomputes the IPv4 header
-/// checksum. Returns whether the frame was IPv4 (and so changed).
+/// Where in the IPv4 packet `ip` (header of `ihl` bytes and what follows in the frame) the
+/// TCP or UDP checksum is that covers its addresses: in an unfragmented datagram or a first
+/// fragment, within the frame and within the IPv4 total length. `None` for other protocols,
+/// later fragments, UDP without checksum (0) and packets too short to hold the field.
+fn transport_checksum_offset(ip: &[u8], ihl: usize) -> Option<usize> {
+    let frag_off = u16::from_be_bytes([ip[IP_FRAG_OFF], ip[IP_FRAG_OFF + 1]]);
+    if frag_off & IP_OFFSET_MASK != 0 {
+        return None;
+    }
+    let check = ihl
+        + match ip[IP_PROTOCOL] {
+            IPPROTO_TCP => TCP_CHECK,
+            IPPROTO_UDP => UDP_CHECK,
+            _ => return None,
+        };
+    let tot_len = usize::from(u16::from_be_bytes([ip[IP_TOT_LEN], ip[IP_TOT_LEN + 1]]));
+    if check + 2 > ip.len().min(tot_len) {
+        return None;
+    }
+    if ip[IP_PROTOCOL] == IPPROTO_UDP && ip[check..check + 2] == [0, 0] {
+        return None;
+    }
+    Some(check)
+}
+
+/// Applies the snull address flip to an Ethernet `frame`, recomputes the IPv4 header
+/// checksum and updates the TCP or UDP checksum for the new addresses (see the top of this
+/// file). Returns whether the frame was IPv4 (and so changed).
 pub(crate) fn flip_ipv4(frame: &mut [u8]) -> bool {
-    let Some(header) = ipv4_header(frame) else {
+    let Some(ihl) = ipv4_header_len(frame) else {
         return false;
     };
-    header[IP_SADDR + THIRD_OCTET] ^= 1;
-    header[IP_DADDR + THIRD_OCTET] ^= 1;
+    let ip = &mut frame[ETH_HLEN..];
+    let transport_check = transport_checksum_offset(ip, ihl);
+    // The 16-bit words (of the header and of the pseudo-header) that hold the third octets.
+    let words = [IP_SADDR + THIRD_OCTET, IP_DADDR + THIRD_OCTET];
+    let old = words.map(|at| u16::from_be_bytes([ip[at], ip[at + 1]]));
+    for at in words {
+        ip[at] ^= 1;
+    }
+    let header = &mut ip[..ihl];
     header[IP_CHECK..IP_CHECK + 2].fill(0);
     let check = ip_checksum(header);
     header[IP_CHECK..IP_CHECK + 2].copy_from_slice(&check.to_be_bytes());
+    if let Some(at) = transport_check {
+        let mut check = u16::from_be_bytes([ip[at], ip[at + 1]]);
+        for old in old {
+            check = checksum_replace(check, old, old ^ 0x100);
+        }
+        // In UDP a zero checksum means "none": a computed zero is sent as all ones.
+        if ip[IP_PROTOCOL] == IPPROTO_UDP && check == 0 {
+            check = 0xffff;
+        }
+        ip[at..at + 2].copy_from_slice(&check.to_be_bytes());
+    }
     true
 }

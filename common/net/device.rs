@@ -337,8 +337,11 @@ impl<T: NetDeviceOps> Deref for RtnlNetDevice<T> {
     }
 }
 
-/// The context of one NAPI poll ([`NetDeviceOps::napi_poll`]): the only way to receive in NAPI
-/// mode and to end the poll.
+/// The context of one NAPI poll ([`NetDeviceOps::napi_poll`]): the only way to allocate from the
+/// NAPI cache, to receive in NAPI mode (through GRO) and to end the poll. Being handed one is
+/// what makes those calls right: they need the poll's context (bottom halves off, this NAPI
+/// instance scheduled and polled on this CPU), which the token cannot leave (not `Send`, and
+/// it lives for the call).
 ///
 /// # Invariants
 ///
@@ -357,13 +360,49 @@ impl<'a, T: NetDeviceOps> NapiPoll<'a, T> {
         self.dev
     }
 
-    /// Hands a received Ethernet frame to the stack at once (`eth_type_trans`,
-    /// `netif_receive_skb`); refuses a short one as [`NetDevice::receive`] does.
+    /// Allocates an empty receive buffer with room for `len` bytes for the polled device, from
+    /// the per-CPU cache that only NAPI polls use (C `napi_alloc_skb`: cheaper than
+    /// [`NetDevice::alloc_skb`], with no interrupts disabled; it reserves `NET_IP_ALIGN` more
+    /// headroom). The buffer may be used like any other once allocated.
+    ///
+    /// In a poll with a budget of 0 (netpoll clears transmit completions that way, possibly
+    /// with interrupts off, where the NAPI cache may not be used) this is
+    /// [`NetDevice::alloc_skb`].
+    pub fn alloc_skb(&self, len: usize) -> Result<RxSkb> {
+        if self.budget <= 0 {
+            return self.dev.alloc_skb(len);
+        }
+        let len = u32::try_from(len).map_err(|_| EINVAL)?;
+        // SAFETY: We are inside the poll of this device's NAPI instance (type invariant) with
+        // a budget, so called by `__napi_poll` from the NET_RX softirq or a threaded NAPI
+        // loop, or by busy polling, all with bottom halves disabled on the polling CPU: what
+        // `napi_alloc_skb` requires of its per-CPU cache (only netpoll polls otherwise, with
+        // a budget of 0). It allocates atomically and returns NULL or a new linear skb that
+        // only we hold.
+        let skb = unsafe { b::napi_alloc_skb(self.dev.napi(), len) };
+        let skb = NonNull::new(skb).ok_or(ENOMEM)?;
+        // SAFETY: A new, empty, linear skb that only we hold, as just said.
+        Ok(unsafe { RxSkb::from_raw(skb) })
+    }
+
+    /// Hands a received Ethernet frame to the stack at once (`eth_type_trans`, then
+    /// `napi_gro_receive`: GRO may merge it with others of the same flow, which go up when the
+    /// poll completes, [`NapiPoll::complete_done`], or ends on its budget); refuses a short
+    /// one as [`NetDevice::receive`] does.
+    ///
+    /// In a poll with a budget of 0 (netpoll, see [`NapiPoll::alloc_skb`]), which should not
+    /// receive, the frame goes through the backlog as with [`NetDevice::receive`].
     pub fn receive(&mut self, skb: RxSkb) -> Result {
+        if self.budget <= 0 {
+            return self.dev.receive(skb);
+        }
         let skb = self.dev.rx_prepare(skb)?;
-        // SAFETY: `skb` is a prepared frame of ours; we are in a NAPI poll (type invariant),
-        // softirq context, where `netif_receive_skb` may be called.
-        unsafe { b::netif_receive_skb(skb) };
+        // SAFETY: `skb` is a prepared frame of ours, which `napi_gro_receive` takes in every
+        // case. We are in the poll of this NAPI instance with a budget (type invariant), so
+        // with bottom halves disabled on the polling CPU (see `alloc_skb`): the context GRO
+        // requires for the instance's lists, which the core flushes when the poll completes
+        // or returns its budget.
+        unsafe { b::ldd3_napi_gro_receive(self.dev.napi(), skb) };
         Ok(())
     }
 

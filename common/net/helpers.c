@@ -38,11 +38,23 @@ void ldd3_netif_napi_add(struct net_device *dev, struct napi_struct *napi,
 	netif_napi_add_weight(dev, napi, poll, weight);
 }
 bool ldd3_napi_schedule(struct napi_struct *napi) { return napi_schedule(napi); }
+/*
+ * napi_gro_receive() always takes the skb (merged, held or passed up); its gro_result_t only
+ * matters to drivers that recycle buffers, so it is dropped here.
+ */
+void ldd3_napi_gro_receive(struct napi_struct *napi, struct sk_buff *skb)
+{
+	napi_gro_receive(napi, skb);
+}
 unsigned int ldd3_skb_headlen(const struct sk_buff *skb) { return skb_headlen(skb); }
 unsigned int ldd3_skb_headroom(const struct sk_buff *skb) { return skb_headroom(skb); }
 int ldd3_skb_tailroom(const struct sk_buff *skb) { return skb_tailroom(skb); }
 void ldd3_skb_reserve(struct sk_buff *skb, int len) { skb_reserve(skb, len); }
 void ldd3_skb_checksum_unnecessary(struct sk_buff *skb) { skb->ip_summed = CHECKSUM_UNNECESSARY; }
+bool ldd3_skb_checksum_partial(const struct sk_buff *skb)
+{
+	return skb->ip_summed == CHECKSUM_PARTIAL;
+}
 struct sk_buff *ldd3_netdev_alloc_skb(struct net_device *dev, unsigned int len)
 {
 	return netdev_alloc_skb(dev, len);

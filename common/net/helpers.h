@@ -40,11 +40,13 @@ void ldd3_dev_core_stats_rx_dropped_inc(struct net_device *dev);
 void ldd3_netif_napi_add(struct net_device *dev, struct napi_struct *napi,
 			 int (*poll)(struct napi_struct *, int), int weight);
 bool ldd3_napi_schedule(struct napi_struct *napi);
+void ldd3_napi_gro_receive(struct napi_struct *napi, struct sk_buff *skb);
 unsigned int ldd3_skb_headlen(const struct sk_buff *skb);
 unsigned int ldd3_skb_headroom(const struct sk_buff *skb);
 int ldd3_skb_tailroom(const struct sk_buff *skb);
 void ldd3_skb_reserve(struct sk_buff *skb, int len);
 void ldd3_skb_checksum_unnecessary(struct sk_buff *skb);
+bool ldd3_skb_checksum_partial(const struct sk_buff *skb);
 struct sk_buff *ldd3_netdev_alloc_skb(struct net_device *dev, unsigned int len);
 void ldd3_skb_set_protocol_eth(struct sk_buff *skb, struct net_device *dev);
 void ldd3_dev_kfree_skb_any(struct sk_buff *skb);

@@ -6,7 +6,7 @@
 //!
 //! What the callbacks may do is in the types they receive: [`RtnlNetDevice`] (RTNL held: the
 //! name, the MTU and the address may change) in `open`, `stop`, `change_mtu` and
-//! `set_mac_address`; [`NapiPoll`] (inside a poll: receive in NAPI mode, complete) in
+//! `set_mac_address`; [`NapiPoll`] (inside a poll: allocate from the NAPI cache, receive through GRO, complete) in
 //! `napi_poll`; [`NetDevice`] everywhere else. NAPI is enabled and disabled by the wrapper,
 //! around `open` and `stop`.
 //!

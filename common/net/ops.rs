@@ -34,6 +34,18 @@ use kernel::{
     str::CStr, //
 };
 
+/// The offloads of every device made here (as rtl8139's): scatter-gather (`NETIF_F_SG`: the
+/// stack may hand over skbs with page fragments), checksum offload of any protocol
+/// (`NETIF_F_HW_CSUM`: `CHECKSUM_PARTIAL` skbs, checksum start and offset given) and fragments
+/// in high memory (`NETIF_F_HIGHDMA`). They are right for every driver of common/net because
+/// a driver can only read a transmitted packet through [`TxSkb::copy_to`] and
+/// [`TxSkb::append_to`], which copy every fragment (mapping its page) and fill the checksum
+/// in as they go. With them the stack neither linearises an skb nor checksums it before
+/// `start_xmit` (`validate_xmit_skb`), and its segmentation in software (GSO) makes
+/// segments that share the pages of the original instead of copies.
+const COPY_OFFLOADS: b::netdev_features_t =
+    (1 << b::NETIF_F_SG_BIT) | (1 << b::NETIF_F_HW_CSUM_BIT) | (1 << b::NETIF_F_HIGHDMA_BIT);
+
 /// What `start_xmit` did with a packet.
 pub enum Transmit {
     /// The packet was taken (sent, or dropped and freed).
@@ -173,7 +185,8 @@ impl<T: NetDeviceOps> OpsTables<T> {
         unsafe { RtnlNetDevice::from_raw(dev) }
     }
 
-    /// `alloc_netdev_mqs` setup: an Ethernet device with this type's operations.
+    /// `alloc_netdev_mqs` setup: an Ethernet device with this type's operations and the
+    /// [`COPY_OFFLOADS`] on (and toggleable with `ethtool -K`).
     ///
     /// # Safety
     ///
@@ -182,6 +195,11 @@ impl<T: NetDeviceOps> OpsTables<T> {
         // SAFETY: `dev` is being allocated; nothing else uses it yet.
         unsafe {
             b::ether_setup(dev);
+            // `register_netdev` starts `wanted_features` from `features & hw_features`; VLAN
+            // devices on top take `vlan_features` (the copy is as right for their skbs).
+            (*dev).features |= COPY_OFFLOADS;
+            (*dev).hw_features |= COPY_OFFLOADS;
+            (*dev).vlan_features |= COPY_OFFLOADS;
             (*dev).netdev_ops = &Self::NETDEV_OPS;
             (*dev).ethtool_ops = &Self::ETHTOOL_OPS;
             if T::HAS_CREATE_HEADER {

@@ -266,7 +266,9 @@ rx_interrupts: 0
 tx_interrupts: 0
 tx_lockups: 0
 tx_timeouts: 0
-pool_exhausted: 0" "$_s" "ethtool -S sn1"
+pool_exhausted: 0
+tx_fragmented: 0
+tx_checksummed: 0" "$_s" "ethtool -S sn1"
 	no_ipv6
 	setup_ip
 	assert_contains "$($ETHTOOL sn0)" "Link detected: yes" "ethtool sn0"
@@ -420,6 +422,90 @@ t_tcp() { # NAPI
 	mod_unload snull
 }
 
+# ethtool -k DEV FEATURE: on or off (with " [fixed]" if it cannot be changed).
+feature() {
+	_v=$($ETHTOOL -k "$1" | sed -n "s/^[[:space:]]*$2: //p")
+	[ -n "$_v" ] || fail "ethtool -k $1 has no $2"
+	echo "$_v"
+}
+
+# csum_ok MODE BYTES [--gro]: MODE (csum-check udp, udp-corked, tcp) sends BYTES from sn0 to
+# sn1's 192.168.1.2 (as 192.168.0.2); every frame sn1 receives must carry a right TCP/UDP
+# checksum. The receiving stack trusts snull (CHECKSUM_UNNECESSARY), so only a capture shows
+# them; sn1's GRO is off for it (a merged packet carries only the pseudo-header sum), unless
+# --gro, which counts merged packets apart. Leaves the output in $_o.
+csum_ok() {
+	_o=$(ldd3test csum-check "$1" 192.168.0.2 $TCP_PORT "$2" sn1 $3 2>&1) || fail "csum-check $1 $2 $3: $_o"
+	echo "csum-check $1 $2 $3: $_o"
+	assert_contains "$_o" " bad=0 " "csum-check $1 $2 $3"
+	assert_contains "$_o" " received=$2" "csum-check $1 $2 $3"
+}
+
+# Scatter-gather and checksum offload: on by default and toggleable; with them the stack
+# hands over fragmented skbs with the checksum left to the device, which snull's copy fills
+# in; without them it does both itself. Either way the checksums on the wire are right
+# (after the address flip too: the book's 192.168.0.1 -> 192.168.0.2 changes the
+# pseudo-header sum by 0x200, which the "hardware" fixes up).
+t_offloads() { # NAPI
+	fresh use_napi="$1"
+	for d in sn0 sn1; do
+		assert_eq on "$(feature $d scatter-gather)" "$d scatter-gather"
+		assert_eq on "$(feature $d tx-checksumming)" "$d tx-checksumming"
+		assert_eq on "$(feature $d tx-checksum-ip-generic)" "$d tx-checksum-ip-generic"
+		assert_eq on "$(feature $d tx-scatter-gather)" "$d tx-scatter-gather"
+		assert_eq on "$(feature $d highdma)" "$d highdma"
+	done
+	no_ipv6
+	setup_ip
+	$ETHTOOL -K sn1 gro off >/dev/null || fail "ethtool -K sn1 gro off"
+	# One datagram: linear, its checksum left to the device.
+	csum_ok udp 1400
+	assert_eq 1 "$(estat sn0 tx_checksummed)" "sn0 tx_checksummed after one datagram"
+	assert_eq 0 "$(estat sn0 tx_fragmented)" "sn0 tx_fragmented after one datagram"
+	# A datagram built with MSG_MORE: its pieces in page fragments, checksummed by the stack.
+	csum_ok udp-corked 1400
+	assert_eq 1 "$(estat sn0 tx_fragmented)" "sn0 tx_fragmented after a corked datagram"
+	assert_eq 1 "$(estat sn0 tx_checksummed)" "sn0 tx_checksummed after a corked datagram"
+	# TCP: segments in page fragments (GSO), checksums left to the device.
+	_frag=$(estat sn0 tx_fragmented)
+	_sum=$(estat sn0 tx_checksummed)
+	csum_ok tcp 1048576
+	_frag=$(($(estat sn0 tx_fragmented) - _frag))
+	_sum=$(($(estat sn0 tx_checksummed) - _sum))
+	echo "tcp: sn0 sent $_frag fragmented, $_sum checksummed by the copy"
+	# 1 MiB is at least 719 full segments.
+	[ "$_frag" -ge 700 ] || fail "only $_frag fragmented frames for 1 MiB of TCP"
+	[ "$_sum" -ge 700 ] || fail "only $_sum frames checksummed by the copy for 1 MiB of TCP"
+	# Off: the stack linearises and checksums; snull's counters stand still, checksums are
+	# still right.
+	$ETHTOOL -K sn0 sg off tx off >/dev/null || fail "ethtool -K sn0 sg off tx off"
+	assert_eq off "$(feature sn0 scatter-gather)" "sn0 scatter-gather after -K"
+	assert_eq off "$(feature sn0 tx-checksumming)" "sn0 tx-checksumming after -K"
+	_frag=$(estat sn0 tx_fragmented)
+	_sum=$(estat sn0 tx_checksummed)
+	csum_ok udp 1400
+	csum_ok tcp 262144
+	assert_eq "$_frag" "$(estat sn0 tx_fragmented)" "sn0 tx_fragmented with sg off"
+	assert_eq "$_sum" "$(estat sn0 tx_checksummed)" "sn0 tx_checksummed with tx off"
+	# And on again.
+	$ETHTOOL -K sn0 sg on tx on >/dev/null || fail "ethtool -K sn0 sg on tx on"
+	assert_eq on "$(feature sn0 scatter-gather)" "sn0 scatter-gather after -K on"
+	csum_ok tcp 262144
+	[ "$(estat sn0 tx_checksummed)" -gt "$_sum" ] || fail "no checksum offload after tx on"
+	# GRO on sn1: in a NAPI poll segments of one flow are merged (napi_gro_receive); through
+	# netif_rx never.
+	$ETHTOOL -K sn1 gro on >/dev/null || fail "ethtool -K sn1 gro on"
+	csum_ok tcp 1048576 --gro
+	_merged=$(echo "$_o" | sed -n 's/.* merged=\([0-9]*\) .*/\1/p')
+	if [ "$1" = 1 ]; then
+		[ "$_merged" -gt 0 ] || fail "no TCP segments merged by GRO on sn1 (NAPI)"
+	else
+		assert_eq 0 "$_merged" "packets merged by GRO without NAPI"
+	fi
+	check_wire
+	mod_unload snull
+}
+
 # The packet fuzzer (ldd3test fuzz-net, README): 20 s of raw frames, malformed IPv4, IPv6,
 # UDP and ICMP while MTU, MAC and links churn; it checks every errno, the counters and a final
 # ping itself. The seed is new each run and printed (rerun one with the same seed); its parity
@@ -457,6 +543,7 @@ for napi in 0 1; do
 	test_case pool-flood-napi$napi t_pool_flood $napi $((napi + 1))
 	test_case rmmod-flood-napi$napi t_rmmod_flood $napi
 	test_case tcp-napi$napi t_tcp $napi
+	test_case offloads-napi$napi t_offloads $napi
 done
 test_case ipv6-passes t_ipv6_passes
 test_case mtu t_mtu

@@ -34,10 +34,13 @@ impl kernel::Module for SnullTest {
 #[kunit_tests(snull_packet)]
 mod tests {
     use super::packet::{
+        checksum_replace,
         flip_ipv4,
         ip_checksum,
         ETH_HLEN,
-        ETH_P_IP, //
+        ETH_P_IP,
+        IPPROTO_TCP,
+        IPPROTO_UDP, //
     };
     use kernel::prelude::*;
 
@@ -238,6 +241,188 @@ mod tests {
             f.extend_from_slice(&[0u8; 40], GFP_KERNEL).unwrap();
             assert_unchanged(f);
         }
+    }
+
+    /// Offset of the transport checksum in an IPv4 packet with a 20-byte header.
+    fn check_at(proto: u8) -> usize {
+        20 + if proto == IPPROTO_TCP { 16 } else { 6 }
+    }
+
+    /// The TCP or UDP checksum of the IPv4 packet `ip` (20-byte header) as the receiver
+    /// computes it: over the pseudo-header and the segment with its checksum field in place;
+    /// 0 if the checksum is right.
+    fn transport_verify(ip: &[u8]) -> u16 {
+        let l4 = &ip[20..];
+        let mut all = KVec::new();
+        all.extend_from_slice(&ip[12..20], GFP_KERNEL).unwrap();
+        all.extend_from_slice(&[0, ip[9]], GFP_KERNEL).unwrap();
+        all.extend_from_slice(&(l4.len() as u16).to_be_bytes(), GFP_KERNEL)
+            .unwrap();
+        all.extend_from_slice(l4, GFP_KERNEL).unwrap();
+        ip_checksum(&all)
+    }
+
+    /// An Ethernet frame with an IPv4 TCP or UDP packet from 192.168.`s3`.1 to 192.168.`d3`.2
+    /// carrying `payload`, both checksums right (a computed UDP checksum of 0 sent as ffff).
+    fn transport_frame(proto: u8, s3: u8, d3: u8, payload: &[u8]) -> KVec<u8> {
+        let l4_len = if proto == IPPROTO_TCP { 20 } else { 8 } + payload.len();
+        let tot = (20 + l4_len) as u16;
+        let mut ip = KVec::new();
+        ip.extend_from_slice(
+            &[
+                0x45,
+                0,
+                (tot >> 8) as u8,
+                tot as u8,
+                0x12,
+                0x34,
+                0x40,
+                0,
+                64,
+                proto,
+                0,
+                0,
+            ],
+            GFP_KERNEL,
+        )
+        .unwrap();
+        ip.extend_from_slice(&[192, 168, s3, 1, 192, 168, d3, 2], GFP_KERNEL)
+            .unwrap();
+        let check = ip_checksum(&ip).to_be_bytes();
+        ip[10..12].copy_from_slice(&check);
+        // Ports 1000 -> 9, then a TCP header (seq, ack, data offset 5, ACK|PSH, window) or
+        // the UDP length, checksums zero for now.
+        ip.extend_from_slice(&[0x03, 0xe8, 0x00, 0x09], GFP_KERNEL)
+            .unwrap();
+        if proto == IPPROTO_TCP {
+            ip.extend_from_slice(
+                &[0, 0, 0, 1, 0, 0, 0, 2, 0x50, 0x18, 0x10, 0, 0, 0, 0, 0],
+                GFP_KERNEL,
+            )
+            .unwrap();
+        } else {
+            ip.extend_from_slice(&(l4_len as u16).to_be_bytes(), GFP_KERNEL)
+                .unwrap();
+            ip.extend_from_slice(&[0, 0], GFP_KERNEL).unwrap();
+        }
+        ip.extend_from_slice(payload, GFP_KERNEL).unwrap();
+        let at = check_at(proto);
+        let mut check = transport_verify(&ip);
+        if proto == IPPROTO_UDP && check == 0 {
+            check = 0xffff;
+        }
+        ip[at..at + 2].copy_from_slice(&check.to_be_bytes());
+        assert_eq!(transport_verify(&ip), 0);
+        frame(ETH_P_IP, &ip)
+    }
+
+    /// The transport checksum field of a frame made by `transport_frame`.
+    fn transport_check(f: &[u8], proto: u8) -> u16 {
+        let at = ETH_HLEN + check_at(proto);
+        u16::from_be_bytes([f[at], f[at + 1]])
+    }
+
+    #[test]
+    fn checksum_replace_rfc1624() {
+        // RFC 1624, 4: checksum dd2f, a word 5555 becomes 3285: eqn. 3 gives 0000.
+        assert_eq!(checksum_replace(0xdd2f, 0x5555, 0x3285), 0x0000);
+        // Replacing a word by itself changes nothing (but -0 for +0).
+        assert_eq!(checksum_replace(0x1234, 0xabcd, 0xabcd), 0x1234);
+        // And back again.
+        let once = checksum_replace(0x1234, 0x0001, 0x0101);
+        assert_eq!(checksum_replace(once, 0x0101, 0x0001), 0x1234);
+    }
+
+    #[test]
+    fn flip_fixes_transport_checksums() {
+        // The book's addressing (third octets 0 and 0: the flip changes the pseudo-header sum
+        // by 0x200), its mirror (1 and 1), and the cases where the bits differ (0 and 1, where
+        // the checksum stays as it was), with payloads of even and odd length.
+        for proto in [IPPROTO_UDP, IPPROTO_TCP] {
+            for (s3, d3) in [
+                (0, 0),
+                (1, 1),
+                (0, 1),
+                (1, 0),
+                (254, 255),
+                (255, 255),
+                (7, 42),
+            ] {
+                for payload in [&b"hello, world"[..], &b"odd"[..], &[0xffu8; 100][..]] {
+                    let mut f = transport_frame(proto, s3, d3, payload);
+                    let before = copy(&f);
+                    assert!(flip_ipv4(&mut f));
+                    let ip = &f[ETH_HLEN..];
+                    assert_eq!(&ip[12..20], &[192, 168, s3 ^ 1, 1, 192, 168, d3 ^ 1, 2]);
+                    assert_eq!(ip_checksum(&ip[..20]), 0);
+                    assert_eq!(transport_verify(ip), 0);
+                    let old = transport_check(&before, proto);
+                    let new = transport_check(&f, proto);
+                    if (s3 ^ d3) & 1 == 1 {
+                        assert_eq!(new, old);
+                    } else {
+                        // Left as it was (the C snull), it would be wrong.
+                        assert!(new != old);
+                    }
+                    // Nothing else of the segment changed.
+                    let at = ETH_HLEN + check_at(proto);
+                    assert_eq!(&f[ETH_HLEN + 20..at], &before[ETH_HLEN + 20..at]);
+                    assert_eq!(&f[at + 2..], &before[at + 2..]);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn flip_udp_checksum_never_zero() {
+        // A payload word chosen so that the right checksum after the flip computes to 0,
+        // which UDP must send as ffff (0 means "no checksum").
+        let mut f = transport_frame(IPPROTO_UDP, 0, 0, &[0, 0]);
+        let mut flipped = copy(&f);
+        assert!(flip_ipv4(&mut flipped));
+        // With the payload word 0 the flipped datagram sums (checksum field 0) to s.
+        let at = ETH_HLEN + check_at(IPPROTO_UDP);
+        flipped[at..at + 2].fill(0);
+        let s = !transport_verify(&flipped[ETH_HLEN..]);
+        // A payload word of ~s makes that sum ffff, the checksum ~ffff = 0.
+        let word = (!s).to_be_bytes();
+        f = transport_frame(IPPROTO_UDP, 0, 0, &word);
+        assert!(flip_ipv4(&mut f));
+        assert_eq!(transport_check(&f, IPPROTO_UDP), 0xffff);
+        assert_eq!(transport_verify(&f[ETH_HLEN..]), 0);
+    }
+
+    #[test]
+    fn flip_leaves_some_transport_checksums() {
+        // UDP without checksum (0) keeps none.
+        let mut f = transport_frame(IPPROTO_UDP, 0, 0, b"data");
+        let at = ETH_HLEN + check_at(IPPROTO_UDP);
+        f[at..at + 2].fill(0);
+        assert!(flip_ipv4(&mut f));
+        assert_eq!(transport_check(&f, IPPROTO_UDP), 0);
+        // A later fragment holds no transport header: only the IPv4 header changes.
+        for proto in [IPPROTO_UDP, IPPROTO_TCP] {
+            let mut f = transport_frame(proto, 0, 0, b"data");
+            f[ETH_HLEN + 6..ETH_HLEN + 8].copy_from_slice(&[0x00, 0x10]);
+            let before = copy(&f);
+            assert!(flip_ipv4(&mut f));
+            assert_eq!(&f[ETH_HLEN + 20..], &before[ETH_HLEN + 20..]);
+        }
+        // The checksum field past the IPv4 total length, or past the frame: untouched.
+        for proto in [IPPROTO_UDP, IPPROTO_TCP] {
+            let mut f = transport_frame(proto, 0, 0, b"data");
+            let short = (check_at(proto) + 1) as u16;
+            f[ETH_HLEN + 2..ETH_HLEN + 4].copy_from_slice(&short.to_be_bytes());
+            let before = copy(&f);
+            assert!(flip_ipv4(&mut f));
+            assert_eq!(&f[ETH_HLEN + 20..], &before[ETH_HLEN + 20..]);
+            let mut f = transport_frame(proto, 0, 0, b"");
+            f.truncate(ETH_HLEN + check_at(proto) + 1);
+            let before = copy(&f);
+            assert!(flip_ipv4(&mut f));
+            assert_eq!(&f[ETH_HLEN + 20..], &before[ETH_HLEN + 20..]);
+        }
+        // Other protocols (ICMP: no pseudo-header) keep theirs: see `flip_ping`.
     }
 }
 

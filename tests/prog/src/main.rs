@@ -237,6 +237,7 @@ const COMMANDS: &[(&str, &str, CmdFn)] = &[
     ),
     ("iobench", bench::IOBENCH_USAGE, bench::cmd_iobench),
     ("udp-flood", net::UDP_FLOOD_USAGE, net::cmd_udp_flood),
+    ("csum-check", net::CSUM_CHECK_USAGE, net::cmd_csum_check),
     ("stall-copy", uffd::STALL_COPY_USAGE, uffd::cmd_stall_copy),
     ("fuzz-chr", fuzz::FUZZ_CHR_USAGE, fuzz::cmd_fuzz_chr),
     ("fuzz-net", fuzznet::USAGE, fuzznet::cmd_fuzz_net),
