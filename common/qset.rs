@@ -173,6 +173,14 @@ impl<B> Qsets<B> {
             .map(|item| item.iter().filter(|b| b.is_some()).count())
     }
 
+    /// The place of byte `pos` and the bytes from it to the end of its block or to `end`,
+    /// whichever comes first; `None` at or past `end`.
+    fn span(&self, pos: usize, end: usize) -> Option<(Place, usize)> {
+        let room = end.checked_sub(pos).filter(|&room| room > 0)?;
+        let place = self.geometry.place(pos);
+        Some((place, (self.geometry.block() - place.offset).min(room)))
+    }
+
     /// The block at `place`, if it was ever written.
     pub fn get(&self, place: &Place) -> Option<&B> {
         self.items.get(place.item)?.get(place.slot)?.as_ref()
@@ -243,13 +251,10 @@ impl<T> Qsets<Arc<T>> {
     /// block there (a reference to it) and its bytes up to the end of the block or the
     /// device; a hole reads as zeros.
     pub fn read_piece(&self, pos: usize, size: usize, max: usize) -> ReadPiece<Arc<T>> {
-        if pos >= size {
+        let Some((place, len)) = self.span(pos, size) else {
             return ReadPiece::End;
-        }
-        let place = self.geometry.place(pos);
-        let len = (self.geometry.block() - place.offset)
-            .min(size - pos)
-            .min(max);
+        };
+        let len = len.min(max);
         match self.get(&place) {
             Some(block) => ReadPiece::Data {
                 block: block.clone(),
@@ -268,14 +273,12 @@ impl<T> Qsets<Arc<T>> {
     where
         T: UserCopy,
     {
-        if pos >= size {
+        let Some((place, len)) = self.span(pos, size) else {
             return Ok(0);
-        }
-        let place = self.geometry.place(pos);
+        };
         let Some(block) = self.get(&place) else {
             return Ok(0);
         };
-        let len = (self.geometry.block() - place.offset).min(size - pos);
         match block.copy_to_user(place.offset, len, out, Faults::Fail) {
             Err(e) if e == EFAULT => Ok(0),
             copied => copied,
@@ -293,13 +296,9 @@ impl<T> Qsets<Arc<T>> {
         bound: usize,
         max: usize,
     ) -> Result<WritePiece<Arc<T>>> {
-        if pos >= bound {
-            return Err(EFBIG);
-        }
-        let place = self.geometry.place(pos);
-        let block_size = self.geometry.block();
-        let len = (block_size - place.offset).min(bound - pos).min(max);
-        let generation = self.generation;
+        let (place, len) = self.span(pos, bound).ok_or(EFBIG)?;
+        let len = len.min(max);
+        let (block_size, generation) = (self.geometry.block(), self.generation);
         let target = match self.slot(&place)? {
             Some(block) => WriteTarget::Block(block.clone()),
             None => WriteTarget::Vacant(Vacancy {
@@ -330,15 +329,11 @@ impl<T> Qsets<Arc<T>> {
     where
         T: UserCopy,
     {
-        if pos >= bound {
-            return Err(EFBIG);
-        }
+        let (place, len) = self.span(pos, bound).ok_or(EFBIG)?;
         if input.is_empty() {
             return Ok(0);
         }
-        let place = self.geometry.place(pos);
         let block_size = self.geometry.block();
-        let len = (block_size - place.offset).min(bound - pos);
         let slot = self.slot(&place)?;
         let copied = match slot {
             Some(block) => block.copy_from_user(place.offset, len, input, Faults::Fail),
