@@ -46,7 +46,7 @@ impl TxSkb {
     }
 
     /// The packet's length in bytes (C `skb->len`): its linear head, its page fragments and
-    /// its `frag_list` together, as [`TxSkb::copy_to`] copies them.
+    /// its `frag_list` together, as [`TxSkb::append_to`] copies them.
     pub fn len(&self) -> usize {
         // SAFETY: The skb is valid (type invariant). Its `len` is written only by the holder of
         // the `sk_buff` itself, and the stack gave that to us: nobody changes it while we
@@ -74,29 +74,20 @@ impl TxSkb {
         unsafe { b::ldd3_skb_checksum_partial(self.0.as_ptr()) }
     }
 
-    /// Copies the whole packet, linear or not, to the start of `dst` and, if the stack left
-    /// its transport checksum to the device (`CHECKSUM_PARTIAL`), computes it on the way and
-    /// stores it in the copy (C `skb_copy_and_csum_dev`, as rtl8139 does); the skb itself is
-    /// not changed. Returns the number of bytes copied, [`TxSkb::len`]; `EMSGSIZE` (and
-    /// nothing copied) if `dst` is shorter.
+    /// Appends the whole packet, linear or not, to `dst`, into the vector's spare capacity (no
+    /// allocation, no zeroing first), and, if the stack left its transport checksum to the
+    /// device (`CHECKSUM_PARTIAL`), computes it on the way and stores it in the copy (C
+    /// `skb_copy_and_csum_dev`, as rtl8139 does); the skb itself is not changed. `EMSGSIZE`
+    /// (and `dst` unchanged) if fewer than [`TxSkb::len`] bytes of capacity are spare.
     ///
     /// This copy is the only access to a transmitted packet's bytes that common/net gives,
     /// and it is right for every skb: that is why every device made here advertises
-    /// scatter-gather and checksum offload (see `OpsTables::setup`).
-    pub fn copy_to(&self, dst: &mut [u8]) -> Result<usize> {
-        let len = self.len();
-        if dst.len() < len {
-            return Err(EMSGSIZE);
-        }
-        // SAFETY: `dst` is writable memory of ours for at least `len` bytes, all we let the
-        // function write (see `Self::copy_to_raw`).
-        unsafe { self.copy_to_raw(dst.as_mut_ptr()) };
-        Ok(len)
-    }
-
-    /// Appends the whole packet to `dst` as [`TxSkb::copy_to`] does, into the vector's spare
-    /// capacity (no allocation, no zeroing first); `EMSGSIZE` (and `dst` unchanged) if fewer
-    /// than [`TxSkb::len`] bytes of capacity are spare.
+    /// scatter-gather and checksum offload (see `OpsTables::setup`). It writes every one of
+    /// the [`TxSkb::len`] bytes and nothing else: the copy of the packet, or (for an skb whose
+    /// checksum offsets are out of range, which the function warns about) a copy without the
+    /// checksum or zeros, and zeros for fragments the CPU may not read (`skb_frags_readable`;
+    /// such skbs are not handed to devices without netmem support anyway:
+    /// `validate_xmit_unreadable_skb`).
     pub fn append_to(&self, dst: &mut KVec<u8>) -> Result {
         let len = self.len();
         let spare = dst.spare_capacity_mut();
@@ -104,42 +95,25 @@ impl TxSkb {
             return Err(EMSGSIZE);
         }
         // SAFETY: `spare` is writable (if uninitialised) memory of ours for at least `len`
-        // bytes, all we let the function write (see `Self::copy_to_raw`).
-        unsafe { self.copy_to_raw(spare.as_mut_ptr().cast::<u8>()) };
-        // SAFETY: The `len` bytes after the old length were all written just above
-        // (`copy_to_raw` writes every one of them), and they are within the capacity.
-        unsafe { dst.inc_len(len) };
-        Ok(())
-    }
-
-    /// Copies the packet to `to`, with its `CHECKSUM_PARTIAL` checksum filled in.
-    ///
-    /// Writes every one of the [`TxSkb::len`] bytes at `to` and nothing else: the copy of the
-    /// packet, or (for an skb whose checksum offsets are out of range, which the function
-    /// warns about) a copy without the checksum or zeros, and zeros for fragments the CPU may
-    /// not read (`skb_frags_readable`; such skbs are not handed to devices without netmem
-    /// support anyway: `validate_xmit_unreadable_skb`).
-    ///
-    /// # Safety
-    ///
-    /// `to` is valid for writes of [`TxSkb::len`] bytes, and nothing else reads or writes
-    /// them during the call.
-    unsafe fn copy_to_raw(&self, to: *mut u8) {
-        // SAFETY: The skb is valid and stays so for the call: we hold a reference (type
+        // bytes. The skb is valid and stays so for the call: we hold a reference (type
         // invariant), which keeps its head, its fragments' pages and its `frag_list` alive.
         // `skb_copy_and_csum_dev` (net/core/skbuff.c) only reads the skb (a `const` pointer:
         // right for a clone or a shared skb), and only in C: a fragment page that someone
         // writes meanwhile (a user page sent with MSG_ZEROCOPY, say) changes what is copied,
-        // and is no memory that Rust holds a reference to. It
-        // writes `skb->len` bytes at `to`, which the caller gives us, in every branch: the head
-        // up to the checksum start, then `skb_copy_and_csum_bits` over the rest (it maps each
+        // and is no memory that Rust holds a reference to. It writes `skb->len` bytes at the
+        // start of `spare`, the room just checked, in every branch: the head up to the
+        // checksum start, then `skb_copy_and_csum_bits` over the rest (it maps each
         // fragment page with `kmap_atomic`, zeroes what is unreadable, and stops at exactly
         // `len`, the sum of the parts for any skb of the stack), then the folded checksum at
         // `csum_start + csum_offset`, which it has checked lies within the `len` bytes; or,
         // if those offsets are out of range, `skb_copy_bits` of the `len` bytes or a memset
         // of them. Nothing in it sleeps or takes a lock, so it may run in any context,
         // including ours under a spinlock with interrupts off.
-        unsafe { b::skb_copy_and_csum_dev(self.0.as_ptr(), to) };
+        unsafe { b::skb_copy_and_csum_dev(self.0.as_ptr(), spare.as_mut_ptr().cast::<u8>()) };
+        // SAFETY: The `len` bytes after the old length were all written just above (the copy
+        // writes every one of them), and they are within the capacity.
+        unsafe { dst.inc_len(len) };
+        Ok(())
     }
 
     /// Frees the packet after a successful transmission (C `dev_consume_skb_any`).
