@@ -11,6 +11,8 @@
 //! than kmalloc can give.
 
 use super::usercopy::{
+    BlockReads,
+    BlockWrites,
     Faults,
     ReadPiece,
     UserCopy,
@@ -397,5 +399,90 @@ impl<T> Qsets<Arc<T>> {
     pub fn holds(&self, pos: usize, block: &Arc<T>) -> bool {
         self.get(&self.geometry.place(pos))
             .is_some_and(|held| Arc::ptr_eq(held, block))
+    }
+}
+
+/// The data of one scull or scullp device (the `data` and `size` of C `struct scull_dev`): its
+/// blocks, the bytes held, and the bound past which a write is `EFBIG`, which also bounds the
+/// list's own bookkeeping (a write that needs more than `max_size` bytes of it is `ENOSPC`).
+///
+/// Nothing here touches user memory but through the copies `super::usercopy` asks for with the
+/// device lock held; that lock is the driver's (`read_pieces`, `write_pieces`).
+pub struct Storage<T> {
+    blocks: Qsets<Arc<T>>,
+    size: usize,
+    max_size: usize,
+}
+
+impl<T> Storage<T> {
+    /// An empty device with the given geometry and room for `max_size` bytes.
+    pub fn new(geometry: Geometry, max_size: usize) -> Self {
+        Self {
+            blocks: Qsets::new(geometry, max_size),
+            size: 0,
+            max_size,
+        }
+    }
+
+    /// Bytes held (the end of the last write).
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// The geometry.
+    pub fn geometry(&self) -> Geometry {
+        self.blocks.geometry()
+    }
+
+    /// For each list item, how many of its blocks are allocated.
+    pub fn items(&self) -> impl ExactSizeIterator<Item = usize> + '_ {
+        self.blocks.blocks_per_item()
+    }
+
+    /// The block holding byte `pos` and the offset of `pos` in it, if `pos` is inside the size
+    /// and its block was written.
+    pub fn block_at(&self, pos: usize) -> Option<(&Arc<T>, usize)> {
+        if pos >= self.size {
+            return None;
+        }
+        let place = self.geometry().place(pos);
+        Some((self.blocks.get(&place)?, place.offset))
+    }
+
+    /// Frees every block (C `scull_trim`) and takes a new geometry. Blocks still referenced
+    /// elsewhere (a copy in progress, a mapping) stay alive through those references.
+    pub fn trim(&mut self, geometry: Geometry) {
+        *self = Self::new(geometry, self.max_size);
+    }
+}
+
+/// C `scull_write`'s bookkeeping, for `super::usercopy::write_pieces`.
+impl<T: UserCopy> BlockWrites for Storage<T> {
+    type Block = Arc<T>;
+
+    fn write_at_hand(&mut self, pos: usize, input: &mut UserReader) -> Result<usize> {
+        self.blocks
+            .write_at_hand(&mut self.size, pos, self.max_size, input)
+    }
+
+    fn write_piece(&mut self, pos: usize, max: usize) -> Result<WritePiece<Arc<T>>> {
+        self.blocks.write_piece(pos, self.max_size, max)
+    }
+
+    fn stored(&mut self, written: Written<Arc<T>>, end: usize) -> bool {
+        self.blocks.store(&mut self.size, written, end)
+    }
+}
+
+/// C `scull_read`'s lookups, for `super::usercopy::read_pieces`.
+impl<T: UserCopy> BlockReads for Storage<T> {
+    type Block = Arc<T>;
+
+    fn read_at_hand(&self, pos: usize, out: &mut UserWriter) -> Result<usize> {
+        self.blocks.read_at_hand(pos, self.size, out)
+    }
+
+    fn read_piece(&self, pos: usize, max: usize) -> ReadPiece<Arc<T>> {
+        self.blocks.read_piece(pos, self.size, max)
     }
 }

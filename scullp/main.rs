@@ -86,6 +86,7 @@ use common::{
         FileOperations,
         SeekFrom, //
     },
+    qset::Geometry,
     settings::{
         param_count,
         param_size,
@@ -115,6 +116,7 @@ use common::{
     }, //
 };
 use storage::{
+    page_at,
     Block,
     Storage, //
 };
@@ -192,9 +194,9 @@ const QSET_IOCTLS: SettingIoctls = [
 ];
 
 /// The current geometry for a device being truncated.
-fn geometry() -> (u32, usize) {
+fn geometry() -> Result<Geometry> {
     // Both settings are always within their (non-negative) ranges.
-    (ORDER.get() as u32, QSET.get() as usize)
+    storage::geometry(ORDER.get() as u32, QSET.get() as usize)
 }
 
 /// What the device mutex protects.
@@ -243,8 +245,7 @@ struct ScullpDev {
 
 impl ScullpDev {
     fn new(max_size: usize) -> Result<Arc<Self>> {
-        let (order, qset) = geometry();
-        let storage = Storage::new(order, qset, max_size)?;
+        let storage = Storage::new(geometry()?, max_size);
         Arc::pin_init(
             pin_init!(Self {
                 inner <- new_mutex!(Inner {
@@ -266,8 +267,8 @@ impl ScullpDev {
         if inner.vmas > 0 {
             return Err(EBUSY);
         }
-        let (order, qset) = geometry();
-        inner.storage.trim(order, qset)
+        inner.storage.trim(geometry()?);
+        Ok(())
     }
 
     fn size(&self) -> Result<usize> {
@@ -294,7 +295,7 @@ impl VmOperations for ScullpDev {
     /// own page reference.
     fn fault(&self, vmf: &VmFault<'_>) -> Result<(), FaultError> {
         let inner = self.inner.lock();
-        let page_at = |pgoff| inner.storage.page_at(pgoff);
+        let page_at = |pgoff| page_at(&inner.storage, pgoff);
         // Past the end or in a hole nothing may be mapped: SIGBUS (the book's NOPAGE_SIGBUS).
         if page_at(vmf.pgoff()).is_none() {
             return Err(FaultError::SigBus);

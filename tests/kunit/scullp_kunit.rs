@@ -50,7 +50,11 @@ mod tests {
             MAX_ORDER, //
         }, //
     };
-    use super::storage::Storage;
+    use super::storage::{
+        geometry,
+        page_at,
+        Storage, //
+    };
     use kernel::{
         page::PAGE_SIZE,
         prelude::*,
@@ -202,21 +206,21 @@ mod tests {
     #[test]
     fn storage_pages_and_holes() -> Result {
         // Order 1 (8 KiB blocks), 2 per list item, at most 1 MiB.
-        let mut s = Storage::new(1, 2, 1 << 20)?;
-        assert!(s.page_at(0).is_none());
+        let mut s = Storage::new(geometry(1, 2)?, 1 << 20);
+        assert!(page_at(&s, 0).is_none());
         let data = KVec::from_elem(7u8, 100, GFP_KERNEL)?;
         assert_eq!(write_at(&mut s, 0, &data)?, 100);
         assert_eq!(write_at(&mut s, 5 * PAGE_SIZE, &data)?, 100);
         assert_eq!(s.size(), 5 * PAGE_SIZE + 100);
         // Block 0 (pages 0, 1) and block 2 (pages 4, 5) exist; block 1 is a hole.
-        assert!(s.page_at(0).is_some());
-        assert!(s.page_at(1).is_some());
-        assert!(s.page_at(2).is_none());
-        assert!(s.page_at(3).is_none());
-        assert!(s.page_at(4).is_some());
-        assert!(s.page_at(5).is_some());
-        assert!(s.page_at(6).is_none()); // past the end
-        assert!(s.page_at(usize::MAX).is_none());
+        assert!(page_at(&s, 0).is_some());
+        assert!(page_at(&s, 1).is_some());
+        assert!(page_at(&s, 2).is_none());
+        assert!(page_at(&s, 3).is_none());
+        assert!(page_at(&s, 4).is_some());
+        assert!(page_at(&s, 5).is_some());
+        assert!(page_at(&s, 6).is_none()); // past the end
+        assert!(page_at(&s, usize::MAX).is_none());
         // Holes read as zeros, the end stops reads, the bound stops writes.
         let mut buf = KVec::from_elem(1u8, 3 * PAGE_SIZE, GFP_KERNEL)?;
         assert_eq!(read_at(&s, PAGE_SIZE, &mut buf)?, 3 * PAGE_SIZE);
@@ -225,9 +229,9 @@ mod tests {
         assert!(buf[..50].iter().all(|&b| b == 7));
         assert_eq!(write_at(&mut s, 1 << 20, &data), Err(EFBIG));
         assert_eq!(write_at(&mut s, (1 << 20) - 10, &data)?, 10);
-        s.trim(0, 4)?;
+        s.trim(geometry(0, 4)?);
         assert_eq!(s.size(), 0);
-        assert!(s.page_at(0).is_none());
+        assert!(page_at(&s, 0).is_none());
         Ok(())
     }
 
@@ -235,7 +239,7 @@ mod tests {
     fn write_into_a_truncated_block_is_not_counted() -> Result {
         // A write finds its block, then the device is truncated before the copy is recorded:
         // the bytes went into a block the device no longer has, and the size stays 0.
-        let mut s = Storage::new(0, 4, 1 << 20)?;
+        let mut s = Storage::new(geometry(0, 4)?, 1 << 20);
         let piece = s.write_piece(100, 10)?;
         assert_eq!((piece.offset, piece.len), (100, 10));
         let WriteTarget::Vacant(vacancy) = piece.target else {
@@ -243,16 +247,16 @@ mod tests {
         };
         let block = new_block(&vacancy)?;
         block.copy_in(100, &[9u8; 10])?;
-        s.trim(0, 4)?;
+        s.trim(geometry(0, 4)?);
         assert!(s.stored(Written::New(block, vacancy), 110));
         assert_eq!(s.size(), 0);
-        assert!(s.page_at(0).is_none());
+        assert!(page_at(&s, 0).is_none());
         // The same for bytes copied into a block found there.
         assert_eq!(write_at(&mut s, 0, &[1u8; 3])?, 3);
         let WriteTarget::Block(block) = s.write_piece(3, 10)?.target else {
             panic!("no block where one was written");
         };
-        s.trim(0, 4)?;
+        s.trim(geometry(0, 4)?);
         assert!(s.stored(Written::Into(block), 13));
         assert_eq!(s.size(), 0);
         // Recorded before the truncation, it counts.
