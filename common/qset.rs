@@ -442,10 +442,7 @@ impl<T> Storage<T> {
     /// The block holding byte `pos` and the offset of `pos` in it, if `pos` is inside the size
     /// and its block was written.
     pub fn block_at(&self, pos: usize) -> Option<(&Arc<T>, usize)> {
-        if pos >= self.size {
-            return None;
-        }
-        let place = self.geometry().place(pos);
+        let (place, _) = self.blocks.span(pos, self.size)?;
         Some((self.blocks.get(&place)?, place.offset))
     }
 

@@ -295,12 +295,12 @@ impl VmOperations for ScullpDev {
     /// own page reference.
     fn fault(&self, vmf: &VmFault<'_>) -> Result<(), FaultError> {
         let inner = self.inner.lock();
-        let page_at = |pgoff| page_at(&inner.storage, pgoff);
+        let page = |pgoff| page_at(&inner.storage, pgoff);
         // Past the end or in a hole nothing may be mapped: SIGBUS (the book's NOPAGE_SIGBUS).
-        if page_at(vmf.pgoff()).is_none() {
+        if page(vmf.pgoff()).is_none() {
             return Err(FaultError::SigBus);
         }
-        vmf.insert_around(FAULT_AROUND_PAGES.load(Relaxed) as usize, page_at);
+        vmf.insert_around(FAULT_AROUND_PAGES.load(Relaxed) as usize, page);
         Ok(())
     }
 }
