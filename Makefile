@@ -53,7 +53,9 @@ help:
 	@echo 'make bench             boot the non-debug kernel and measure throughput, alternating each'
 	@echo '                       driver with the kernel'"'"'s own equivalent, BENCH_ROUNDS=$(BENCH_ROUNDS) rounds;'
 	@echo '                       LDD3_C=/path/to/ldd3 adds the C reference (a checkout of'
-	@echo '                       martinezjavier/ldd3, built in build/ldd3-c) and rust/C ratios'
+	@echo '                       martinezjavier/ldd3, built in build/ldd3-c) and rust/C ratios;'
+	@echo '                       PROFILE=1 then runs the scull rows once more under perf and'
+	@echo '                       prints their hottest symbols (build/bench/profile.txt)'
 	@echo 'make fmt | fmt-check   rustfmt the Rust sources with the kernel'"'"'s .rustfmt.toml'
 	@echo 'make rust-analyzer     write rust-project.json (editor support) for the modules and KDIR'
 	@echo 'make clean             remove build products (not the cached kernels)'
@@ -140,14 +142,15 @@ bench: setup prog
 	@mkdir -p $(BENCH_SRC) && tar -c $(BUILD_PRODUCTS) . | tar -x -C $(BENCH_SRC)
 	$(MAKE) -C $(KDIR_BENCH) M=$(BENCH_SRC) $(KBUILD_ARGS) modules
 	$(if $(LDD3_C),@scripts/build-ldd3-c.sh $(KDIR_BENCH) $(LDD3_C) build/ldd3-c)
-	@scripts/mkinitramfs.sh -b -m $(BENCH_SRC) $(if $(LDD3_C),-c build/ldd3-c/modules) build/initramfs-bench.cpio
-	@QEMU_APPEND="ldd3.bench_rounds=$(BENCH_ROUNDS)$(if $(QEMU_APPEND), $(QEMU_APPEND))" \
+	@scripts/mkinitramfs.sh -b $(if $(PROFILE),-p) -m $(BENCH_SRC) $(if $(LDD3_C),-c build/ldd3-c/modules) build/initramfs-bench.cpio
+	@QEMU_APPEND="ldd3.bench_rounds=$(BENCH_ROUNDS)$(if $(PROFILE), ldd3.bench_profile=1)$(if $(QEMU_APPEND), $(QEMU_APPEND))" \
 		scripts/qemu.sh -k $(KDIR_BENCH)/arch/x86/boot/bzImage -i build/initramfs-bench.cpio \
 		-m bench -o build/bench -T $(BENCH_TIMEOUT)
 	@grep -q '^# ldd3 guest done' build/bench/results.txt || \
 		{ echo "error: the bench guest did not finish (build/bench/guest.log)" >&2; exit 1; }
 	@sed -n 's/^sample //p' build/bench/results.txt >build/bench/samples.txt
 	@echo; sed -n 's/^bench //p' build/bench/results.txt | tee build/bench/table.txt
+	$(if $(PROFILE),@echo; sed -n 's/^profile //p' build/bench/results.txt | tee build/bench/profile.txt)
 
 # rustfmt with the kernel's .rustfmt.toml (from KDIR's source, else the cached source tree; its
 # settings, edition 2021 and Unix newlines, are the fallback). tests/prog is a Cargo crate.

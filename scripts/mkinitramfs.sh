@@ -6,19 +6,21 @@
 # when built, and iproute2's `ip` and `ethtool` with their libraries at the host's paths (call
 # them as /sbin/ip, /sbin/ethtool: busybox's shell runs its own applets before $PATH).
 #
-# usage: scripts/mkinitramfs.sh [-b] [-m MODULE_ROOT] [-c C_MODULES] OUT.cpio
+# usage: scripts/mkinitramfs.sh [-b] [-p] [-m MODULE_ROOT] [-c C_MODULES] OUT.cpio
 #   -b: for the benchmark: also iperf3 (Debian's, /usr/bin/iperf3) with its libraries.
+#   -p: for `make bench PROFILE=1`: also perf (Debian's linux-perf, /usr/bin/perf) with its libraries.
 #   MODULE_ROOT: where to look for .ko files (default: the repository; `make bench` passes the
 #   bench kernel's module output directory).
 #   C_MODULES: a directory of the C reference's modules (scripts/build-ldd3-c.sh), packed as
 #   /modules/ldd3-c (with its skipped.txt), apart from the project's.
 . "$(dirname "$0")/lib.sh"
 
-modroot=$ROOT bench='' cmods=''
-usage="usage: $0 [-b] [-m MODULE_ROOT] [-c C_MODULES] OUT.cpio"
-while getopts bm:c: opt; do
+modroot=$ROOT bench='' perf='' cmods=''
+usage="usage: $0 [-b] [-p] [-m MODULE_ROOT] [-c C_MODULES] OUT.cpio"
+while getopts bpm:c: opt; do
 	case "$opt" in
 	b) bench=1 ;;
+	p) perf=1 ;;
 	m) modroot=$OPTARG ;;
 	c) cmods=$(realpath "$OPTARG") ;;
 	*) die "$usage" ;;
@@ -59,6 +61,10 @@ done
 if [ -n "$bench" ]; then
 	[ -x /usr/bin/iperf3 ] || die "/usr/bin/iperf3 not found: install iperf3 (scripts/setup-host.sh)"
 	copy_with_libs /usr/bin/iperf3 /usr/bin/iperf3
+fi
+if [ -n "$perf" ]; then
+	[ -x /usr/bin/perf ] || die "/usr/bin/perf not found: install linux-perf (scripts/setup-host.sh)"
+	copy_with_libs /usr/bin/perf /usr/bin/perf
 fi
 
 cp "$BUSYBOX" bin/busybox

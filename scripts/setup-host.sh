@@ -11,6 +11,7 @@ APT_PACKAGES=(
 	qemu-system-x86 busybox-static # the test guest
 	iproute2 ethtool # copied into the guest
 	iperf3 # copied into the bench guest (make bench: snull and veth TCP)
+	linux-perf # copied into the bench guest by make bench PROFILE=1
 	gcc-multilib # gcc -m32: the 32-bit test programs (compat_ioctl)
 	xz-utils dpkg-dev debian-archive-keyring
 )

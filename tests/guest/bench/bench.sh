@@ -14,6 +14,8 @@
 #   ldd3.bench_rounds= (7)  ldd3.bench_mb= (32: MiB per read/write figure)
 #   ldd3.bench_pkts= (200000)  ldd3.bench_tcp_s= (2)  ldd3.bench_map_mb= (64)
 #   ldd3.bench_only=scull,scullp,snull (the groups to run)  ldd3.bench_napi=0|1 (snull)
+#   ldd3.bench_profile=0|1 (make bench PROFILE=1: after the rounds, each group that has a
+#   `<group>_profile_round` runs its rows once more under perf, rust then C)
 # By hand in a `make run` guest: `sh /tests/bench/bench.sh` (its figures are from the debug
 # kernel there, which says little).
 B=$(dirname "$0")
@@ -31,6 +33,7 @@ for arg in $(cat /proc/cmdline); do
 	ldd3.bench_map_mb=*) MAP_MB=${arg#*=} ;;
 	ldd3.bench_only=*) BENCH_ONLY=${arg#*=} ;;
 	ldd3.bench_napi=*) SNULL_NAPI=${arg#*=} ;;
+	ldd3.bench_profile=*) BENCH_PROFILE=${arg#*=} ;;
 	esac
 done
 BENCH_ROUNDS=${BENCH_ROUNDS:-7}
@@ -40,6 +43,7 @@ BENCH_TCP_S=${BENCH_TCP_S:-2}
 MAP_MB=${MAP_MB:-64}
 BENCH_ONLY=${BENCH_ONLY:-scull,scullp,snull}
 SNULL_NAPI=${SNULL_NAPI:-0}
+BENCH_PROFILE=${BENCH_PROFILE:-0}
 BLOCK_SIZES=${BLOCK_SIZES:-"4k 64k 1M"}
 LDD3_MODULES=${LDD3_MODULES:-/modules}
 LDD3_C_MODULES=${LDD3_C_MODULES:-/modules/ldd3-c}
@@ -70,6 +74,13 @@ while [ "$r" -le "$BENCH_ROUNDS" ]; do
 done
 case " $GROUPS " in *" snull "*) snull_teardown ;; esac
 secs=$(awk -v a="$t0" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN { printf "%.0f", b - a }')
+if [ "$BENCH_PROFILE" = 1 ]; then
+	for g in $GROUPS; do
+		command -v "${g}_profile_round" >/dev/null || continue
+		"${g}_profile_round" rust
+		[ -z "$WITH_C" ] || "${g}_profile_round" c
+	done
+fi
 
 out "kernel $(uname -r); $BENCH_ROUNDS rounds in $secs s; read/write $BENCH_MB MiB per figure (ldd3test iobench), faults over $MAP_MB MiB, pktgen $BENCH_PKTS frames, iperf3 ${BENCH_TCP_S} s; snull use_napi=$SNULL_NAPI"
 out "figures: medians over the rounds; ratio: median (min-max) of the per-round ratios, higher is better for rust"

@@ -77,6 +77,37 @@ io_sample() {
 	sample "$_row" "$_side" "$_round" "${1:-}" MB/s "$_ref" "${2:-}"
 }
 
+# profile NAME CMD...: CMD under perf (`make bench PROFILE=1`: /usr/bin/perf in the guest),
+# sampled on the cpu-clock (TCG has no PMU), kernel and user; then its hottest symbols, as
+# `profile NAME | PERCENT SYMBOL` lines to the results port (build/bench/profile.txt).
+PERF=/usr/bin/perf
+PROFILE_DATA=/tmp/perf.data
+profile() {
+	_name=$1
+	shift
+	[ -x $PERF ] || return 0
+	$PERF record -q -e cpu-clock -F 20000 -o $PROFILE_DATA -- "$@" >/dev/null 2>&1 || {
+		note "profile $_name: perf record failed"
+		return 0
+	}
+	$PERF report -i $PROFILE_DATA --stdio --no-children --sort dso,sym --percent-limit 0.7 2>/dev/null |
+		sed -n 's/^ *\([0-9.]*%\) *\(.*\)$/\1 \2/p' | head -n "${PROFILE_TOP:-30}" |
+		while IFS= read -r _l; do
+			echo "profile $_name | $_l"
+			if [ -n "${LDD3_RESULTS:-}" ]; then echo "profile $_name | $_l" >>"$LDD3_RESULTS"; fi
+		done
+	# The hottest instructions of the module's own code (symbol+offset: objdump the .ko).
+	$PERF script -i $PROFILE_DATA -F ip,sym,symoff,dso 2>/dev/null |
+		awk '/\(\[[a-z0-9_]*\]\)$/ && !/kernel.kallsyms/ { n[$2]++; t++ }
+			END { for (k in n) printf "%5.2f%% %s\n", 100 * n[k] / t, k }' |
+		sort -rn | head -n "${PROFILE_TOP_IPS:-15}" |
+		while IFS= read -r _l; do
+			echo "profile $_name | module ip $_l"
+			if [ -n "${LDD3_RESULTS:-}" ]; then echo "profile $_name | module ip $_l" >>"$LDD3_RESULTS"; fi
+		done
+	rm -f $PROFILE_DATA
+}
+
 # mknod_from_proc NAME DIR MINOR:NODE...: the C reference makes no /dev nodes (its scull_load
 # script would); make them in DIR from NAME's major number in /proc/devices.
 mknod_from_proc() {
