@@ -27,16 +27,6 @@ unsigned long ldd3_vmf_address(const struct vm_fault *vmf)
 	return vmf->address;
 }
 
-int ldd3_mutex_lock_interruptible(struct mutex *lock)
-{
-	return mutex_lock_interruptible(lock);
-}
-
-int ldd3_mutex_lock_killable(struct mutex *lock)
-{
-	return mutex_lock_killable(lock);
-}
-
 unsigned long ldd3_copy_to_user(void __user *to, const void *from, unsigned long n)
 {
 	return copy_to_user(to, from, n);

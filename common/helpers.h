@@ -8,7 +8,6 @@
 #include <linux/cdev.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
-#include <linux/mutex.h>
 #include <linux/proc_fs.h>
 #include <linux/uaccess.h>
 
@@ -20,12 +19,6 @@ void *ldd3_pde_data(const struct inode *inode);
 struct vm_area_struct *ldd3_vmf_vma(const struct vm_fault *vmf);
 unsigned long ldd3_vmf_pgoff(const struct vm_fault *vmf);
 unsigned long ldd3_vmf_address(const struct vm_fault *vmf);
-/*
- * mutex_lock_interruptible() and mutex_lock_killable(): functions, or macros adding a lockdep
- * subclass under CONFIG_DEBUG_LOCK_ALLOC. 0 once held, -EINTR if a signal came first.
- */
-int ldd3_mutex_lock_interruptible(struct mutex *lock);
-int ldd3_mutex_lock_killable(struct mutex *lock);
 /*
  * User copies of raw memory (static inlines in linux/uaccess.h), each returning the bytes NOT
  * copied (0: all of them). The copy from user space stops at the first fault and, unlike

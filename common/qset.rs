@@ -206,7 +206,23 @@ impl<B> Qsets<B> {
     /// The slot of `place`, with the list items and slot arrays on the way allocated if need
     /// be. `ENOSPC` if the index would grow past its bound, before anything is allocated;
     /// `EINVAL` for a slot past `qset`.
+    #[inline]
     fn slot(&mut self, place: &Place) -> Result<&mut Option<B>> {
+        // Every write but the first into a qset finds its slot array there: that look-up is
+        // inline in the write path, the growing is not.
+        if self
+            .items
+            .get(place.item)
+            .is_some_and(|item| !item.is_empty())
+        {
+            return self.items[place.item].get_mut(place.slot).ok_or(EINVAL);
+        }
+        self.grow_to(place)
+    }
+
+    /// [`Self::slot`] for a place whose list item or slot array is not there yet.
+    #[cold]
+    fn grow_to(&mut self, place: &Place) -> Result<&mut Option<B>> {
         let qset = self.geometry.qset();
         // The list grows as `Vec::reserve` grows it: to twice its capacity at least.
         let cap = self.items.capacity();

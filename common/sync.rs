@@ -22,9 +22,17 @@ pub fn lock_interruptible<T: ?Sized>(mutex: &Mutex<T>) -> Result<MutexGuard<'_, 
     let raw = core::ptr::from_ref(mutex)
         .cast::<bindings::mutex>()
         .cast_mut();
+    // `mutex_lock_interruptible` is a function, or with lockdep a macro for its `_nested`
+    // form with subclass 0 (include/linux/mutex.h); both are exported, and called here
+    // directly rather than through a C helper, as this runs on every read and write.
     // SAFETY: `raw` is the `struct mutex` of `mutex`, initialised by its pin-initialiser and
     // pinned, alive for the borrow; the C side writes it only through its `Opaque` cell.
-    if unsafe { bindings::ldd3_mutex_lock_interruptible(raw) } != 0 {
+    #[cfg(not(CONFIG_DEBUG_LOCK_ALLOC))]
+    let ret = unsafe { bindings::mutex_lock_interruptible(raw) };
+    // SAFETY: As above.
+    #[cfg(CONFIG_DEBUG_LOCK_ALLOC)]
+    let ret = unsafe { bindings::mutex_lock_interruptible_nested(raw, 0) };
+    if ret != 0 {
         return Err(ERESTARTSYS);
     }
     // SAFETY: `mutex_lock_interruptible` returned 0: this task holds the lock, and the guard

@@ -368,6 +368,52 @@ pub enum Written<B> {
     New(B, Vacancy),
 }
 
+/// Bytes copied at most under one hold of the device lock while they are at hand: past them
+/// the lock is dropped and taken again (the first block always goes), so that a large call
+/// lets the device's other users in between, as the book's one-quantum calls do.
+const HOLD_BYTES: usize = 64 * 1024;
+
+/// How one hold of the device lock ended in [`copy_at_hand`].
+enum Held {
+    /// The user buffer is done, or the call's [`MAX_PIECES`] are.
+    Finished,
+    /// [`HOLD_BYTES`] were copied: the lock is to be dropped and taken again.
+    Relock,
+    /// The next bytes are not at hand: they go the long way, from this hold's look-up.
+    NotAtHand,
+}
+
+/// Copies the bytes at hand block after block under one hold of the device lock, with
+/// `copy(done)`: it copies the piece at `done` bytes into the call and returns how many it
+/// copied (0 if they are not at hand) and whether the user buffer is done. Counts each piece
+/// copied in `*done` and `*pieces`. Reads and writes thus take the lock once for all the blocks
+/// of a call (up to [`HOLD_BYTES`]), not once per block.
+fn copy_at_hand(
+    done: &mut usize,
+    pieces: &mut usize,
+    mut copy: impl FnMut(usize) -> Result<(usize, bool)>,
+) -> Result<Held> {
+    let mut held = 0;
+    loop {
+        if *pieces >= MAX_PIECES {
+            return Ok(Held::Finished);
+        }
+        if held >= HOLD_BYTES {
+            return Ok(Held::Relock);
+        }
+        let (n, buffer_done) = copy(*done)?;
+        if n == 0 {
+            return Ok(Held::NotAtHand);
+        }
+        *done += n;
+        *pieces += 1;
+        held += n;
+        if buffer_done {
+            return Ok(Held::Finished);
+        }
+    }
+}
+
 /// A device made of blocks, as [`read_pieces`] sees it with the device lock held.
 pub trait BlockReads {
     /// The blocks, shared with the copies that run with the lock dropped.
@@ -384,8 +430,9 @@ pub trait BlockReads {
 }
 
 /// A read(2) at `start` of a device made of blocks (C `scull_read`), its state reached through
-/// `lock` (the device lock, interruptibly). Piece by piece, under the lock, the bytes that
-/// need no page fault are copied right there ([`BlockReads::read_at_hand`]); otherwise the
+/// `lock` (the device lock, interruptibly). Under the lock, the bytes that need no page fault
+/// are copied right there, block after block ([`BlockReads::read_at_hand`], up to
+/// [`HOLD_BYTES`] per hold of the lock); otherwise the
 /// block is looked up and a reference taken ([`BlockReads::read_piece`]), and the bytes are
 /// copied with the lock dropped (a hole reads as zeros). Returns the bytes copied: all of
 /// `out`, or fewer at the end of the device, at a fault in `out`, after [`MAX_PIECES`]
@@ -401,20 +448,22 @@ where
     G: Deref<Target = D>,
 {
     let mut done = 0;
-    for pieces in 0..MAX_PIECES {
-        if out.is_empty() || (pieces > 0 && signal_pending()) {
+    let mut pieces = 0;
+    while pieces < MAX_PIECES && !out.is_empty() {
+        if pieces > 0 && signal_pending() {
             break;
         }
         let dev = match lock() {
             Ok(dev) => dev,
             Err(e) => return partial(done, e),
         };
-        match dev.read_at_hand(start + done, out) {
-            Ok(0) => {}
-            Ok(n) => {
-                done += n;
-                continue;
-            }
+        let held = copy_at_hand(&mut done, &mut pieces, |done| {
+            let n = dev.read_at_hand(start + done, out)?;
+            Ok((n, out.is_empty()))
+        });
+        match held {
+            Ok(Held::NotAtHand) => pieces += 1,
+            Ok(Held::Finished | Held::Relock) => continue,
             Err(e) => return partial(done, e),
         }
         let piece = dev.read_piece(start + done, out.len());
@@ -468,9 +517,9 @@ pub trait BlockWrites {
 /// through `lock` (the device lock, interruptibly) and `relock` (the same lock, for the
 /// bookkeeping of bytes already copied, which must not be lost to a signal).
 ///
-/// Piece by piece, under the lock, the bytes that need no page fault are copied right there
-/// (into the block where they go, or a new one) and recorded, as the page cache does
-/// ([`BlockWrites::write_at_hand`]). When the user buffer must be faulted in, the block (a
+/// Under the lock, the bytes that need no page fault are copied right there, block after
+/// block (into the block where they go, or a new one), and recorded, as the page cache does
+/// ([`BlockWrites::write_at_hand`], up to [`HOLD_BYTES`] per hold of the lock). When the user buffer must be faulted in, the block (a
 /// reference taken) or the vacancy for a new one is looked up ([`BlockWrites::write_piece`])
 /// and the lock dropped: the block or a new one is filled with no lock held, and the lock is
 /// taken again to record it ([`BlockWrites::stored`]); if another write filled the vacancy
@@ -492,8 +541,9 @@ where
     G: DerefMut<Target = D>,
 {
     let mut done = 0;
-    for pieces in 0..MAX_PIECES {
-        if input.is_empty() || (pieces > 0 && signal_pending()) {
+    let mut pieces = 0;
+    while pieces < MAX_PIECES && !input.is_empty() {
+        if pieces > 0 && signal_pending() {
             break;
         }
         let mut dev = match lock() {
@@ -501,12 +551,13 @@ where
             Err(e) => return partial(done, e),
         };
         // The bytes at hand, copied and recorded with the lock held.
-        match dev.write_at_hand(start + done, input) {
-            Ok(0) => {}
-            Ok(n) => {
-                done += n;
-                continue;
-            }
+        let held = copy_at_hand(&mut done, &mut pieces, |done| {
+            let n = dev.write_at_hand(start + done, input)?;
+            Ok((n, input.is_empty()))
+        });
+        match held {
+            Ok(Held::NotAtHand) => pieces += 1,
+            Ok(Held::Finished | Held::Relock) => continue,
             Err(e) => return partial(done, e),
         }
         // Nothing at hand: copy with the lock dropped, then take it again to record.
