@@ -19,6 +19,7 @@ use core::{
     ffi::c_void,
     marker::PhantomData,
     ops::Range,
+    ptr,
     ptr::NonNull, //
 };
 use kernel::{
@@ -57,16 +58,17 @@ pub const MAX_ORDER: u32 = bindings::MAX_PAGE_ORDER;
 /// the generated `common/bindings.rs`).
 const GFP_COMP: bindings::gfp_t = super::bindings::__GFP_COMP;
 
-/// A block of `1 << order` physically contiguous, zeroed pages: a compound page when the order
-/// is above 0 (so that `vm_insert_page` may map its tail pages, and every page of it shares one
-/// reference count).
+/// A block of `1 << order` physically contiguous pages, zeroed where nothing was written: a
+/// compound page when the order is above 0 (so that `vm_insert_page` may map its tail pages,
+/// and every page of it shares one reference count).
 ///
 /// # Invariants
 ///
 /// `head` is the first page of an allocation of order `order` made by the page allocator
 /// (with `__GFP_COMP` when `order > 0`), on which this value owns one reference, dropped
 /// exactly once, on drop. The `struct page`s of the block are contiguous
-/// (`folio_page(folio, n) == &folio->page + n`).
+/// (`folio_page(folio, n) == &folio->page + n`). Every byte of the block was written (zeroed,
+/// or copied in) before anything but its maker could reach it.
 pub struct PageBlock {
     head: NonNull<bindings::page>,
     order: u32,
@@ -83,10 +85,21 @@ impl PageBlock {
     /// Allocates a zeroed block of `1 << order` pages; `EINVAL` above [`MAX_ORDER`], `ENOMEM`
     /// when there is no such contiguous memory.
     pub fn new(order: u32) -> Result<Self> {
+        // SAFETY: `__GFP_ZERO`: every byte is zero before anyone can reach the block.
+        unsafe { Self::alloc(order, bindings::__GFP_ZERO) }
+    }
+
+    /// Allocates `1 << order` pages with `GFP_KERNEL` and `zero` (`__GFP_ZERO` or nothing).
+    ///
+    /// # Safety
+    ///
+    /// Unless `zero` is `__GFP_ZERO`, the memory holds stale bytes: the caller writes every
+    /// byte of the block before anything else can reach it (the type invariant).
+    unsafe fn alloc(order: u32, zero: bindings::gfp_t) -> Result<Self> {
         if order > MAX_ORDER {
             return Err(EINVAL);
         }
-        let mut gfp = bindings::GFP_KERNEL | bindings::__GFP_ZERO;
+        let mut gfp = bindings::GFP_KERNEL | zero;
         if order > 0 {
             gfp |= GFP_COMP | bindings::__GFP_NOWARN;
         }
@@ -190,6 +203,20 @@ impl PageBlock {
         })
     }
 
+    /// Zeroes `len` bytes from `offset` on (plain writes: only for a block nobody else can
+    /// reach yet, in [`UserCopy::new_from_user`]); `EINVAL` past the end.
+    fn zero(&self, offset: usize, len: usize) -> Result {
+        self.for_each_page(offset, len, |index, in_page, _, n| {
+            // SAFETY: As in `copy_out`; the block is not shared yet (this function's
+            // contract), so plain writes race with nothing.
+            unsafe {
+                let addr = bindings::kmap_local_page(self.page_ptr(index)).cast::<u8>();
+                ptr::write_bytes(addr.add(in_page), 0, n);
+                bindings::kunmap_local(addr.cast::<c_void>());
+            }
+        })
+    }
+
     /// Calls `copy(address, len)` on each page's piece of `offset .. offset + n`, the page
     /// mapped (`kmap_local_page`) during the call, until one copies less than its piece;
     /// returns the bytes copied. `EINVAL` if the range goes past the end of the block.
@@ -255,8 +282,9 @@ impl UserCopy for PageBlock {
         })
     }
 
-    /// Zeroed pages (as C scullp's `memset`) with the bytes copied in; `size` must be
-    /// `PAGE_SIZE << order` for an order up to [`MAX_ORDER`].
+    /// New pages holding the bytes copied in and zeros everywhere else (as C scullp's
+    /// `memset`, but only where the copy did not write: a write of whole pages zeroes
+    /// nothing); `size` must be `PAGE_SIZE << order` for an order up to [`MAX_ORDER`].
     fn new_from_user(
         size: usize,
         offset: usize,
@@ -268,8 +296,17 @@ impl UserCopy for PageBlock {
         if !pages.is_power_of_two() || pages * PAGE_SIZE != size {
             return Err(EINVAL);
         }
-        let block = Self::new(pages.trailing_zeros())?;
+        let n = n.min(input.len());
+        if offset.checked_add(n).is_none_or(|end| end > size) {
+            return Err(EINVAL);
+        }
+        // SAFETY: Nothing else can reach the block until it is returned, and by then every
+        // byte has been written: `copied` bytes at `offset` by the copy (which writes them in
+        // order from the start, `UserReader::read_raw`), and zeros before and after them.
+        let block = unsafe { Self::alloc(pages.trailing_zeros(), 0)? };
         let copied = block.copy_from_user(offset, n, input, faults)?;
+        block.zero(0, offset)?;
+        block.zero(offset + copied, size - offset - copied)?;
         Ok((block, copied))
     }
 }

@@ -86,6 +86,22 @@ t_readwrite() {
 	rm -f "$T_TMP/rand" "$T_TMP/back"
 }
 
+# A block made by a write is zeroed where the write did not reach: the stale bytes (0xff) of
+# the pages the O_WRONLY open just freed, which the allocator hands out again to the write in
+# the same process, never show through read().
+fresh_block_zeroed() {
+	with_order /dev/scullp1 "$1"
+	$T pwrite /dev/scullp1 0 fill:0xff:65536 >/dev/null
+	assert_eq "seek=5000
+write=5
+seek=70000
+write=1" "$($T run /dev/scullp1 wronly seek=5000,SET write=hello seek=70000,SET write=x)"
+	assert_eq "ok 5000" "$($T check /dev/scullp1 0 5000 zero:5000)" "before the write, order $1"
+	assert_eq "ok 64995" "$($T check /dev/scullp1 5005 64995 zero:64995)" "after the write, order $1"
+}
+t_fresh_block_zeroed_order0() { fresh_block_zeroed 0; }
+t_fresh_block_zeroed_order2() { fresh_block_zeroed 2; }
+
 t_llseek() {
 	$T pwrite /dev/scullp0 0 pattern:10000 >/dev/null
 	assert_eq 10000 "$($T seek /dev/scullp0 0 END)"
@@ -278,6 +294,8 @@ _unload() {
 scullp_case nodes t_nodes
 scullp_case readwrite t_readwrite
 scullp_case torn_copies t_torn_copies
+scullp_case fresh_block_zeroed_order0 t_fresh_block_zeroed_order0
+scullp_case fresh_block_zeroed_order2 t_fresh_block_zeroed_order2
 scullp_case llseek t_llseek
 scullp_case size_bound t_size_bound
 scullp_case ioctl t_ioctl
