@@ -18,6 +18,7 @@ use kernel::{
 };
 
 use super::common::net::{
+    Gso,
     LinkStats,
     NetDevice,
     TxSkb,
@@ -26,6 +27,15 @@ use super::common::net::{
 
 /// Room in a transmit buffer: a full frame plus an 802.1Q tag.
 pub(crate) const BUFFER_LEN: usize = ETH_FRAME_LEN + 4;
+
+/// The longest TCP super-frame (TSO) the stack may hand over, in bytes, and the room a buffer
+/// grows to for one. A little under 64 KiB, so that the receive skb that takes its copy (the
+/// frame, its headroom and the shared info) fits a 64 KiB allocation.
+pub(crate) const SUPER_FRAME_LEN: usize = 60 * 1024;
+
+/// The buffers of a port that keep their room for a super-frame between frames; the room of
+/// any more is given back when they come home (see [`Wire::recycle`]).
+const SUPER_BUFFERS_KEPT: usize = 8;
 
 /// Events counted for `ethtool -S`, named by [`Counters::NAMES`].
 #[derive(Default)]
@@ -39,11 +49,15 @@ pub(crate) struct Counters {
     tx_fragmented: u64,
     /// Frames whose transport checksum the copy filled in (checksum offload).
     tx_checksummed: u64,
+    /// TCP super-frames sent whole (segmentation offload, TSO).
+    tx_super_frames: u64,
+    /// Super-frames dropped for want of memory to grow a buffer for them.
+    tx_super_dropped: u64,
 }
 
 impl Counters {
     /// The `ethtool -S` names, in [`Counters::values`] order.
-    pub(crate) const NAMES: [&'static CStr; 7] = [
+    pub(crate) const NAMES: [&'static CStr; 9] = [
         c"rx_interrupts",
         c"tx_interrupts",
         c"tx_lockups",
@@ -51,10 +65,12 @@ impl Counters {
         c"pool_exhausted",
         c"tx_fragmented",
         c"tx_checksummed",
+        c"tx_super_frames",
+        c"tx_super_dropped",
     ];
 
     /// The counters, in [`Counters::NAMES`] order.
-    pub(crate) fn values(&self) -> [u64; 7] {
+    pub(crate) fn values(&self) -> [u64; 9] {
         [
             self.rx_interrupts,
             self.tx_interrupts,
@@ -63,13 +79,19 @@ impl Counters {
             self.pool_exhausted,
             self.tx_fragmented,
             self.tx_checksummed,
+            self.tx_super_frames,
+            self.tx_super_dropped,
         ]
     }
 }
 
 /// A transmit buffer holding one frame.
 pub(crate) struct Buffer {
+    /// The frame; room for [`BUFFER_LEN`] bytes, or for [`SUPER_FRAME_LEN`] once it has held
+    /// a super-frame.
     data: KVec<u8>,
+    /// The segmentation asked for, if the frame is a TCP super-frame.
+    gso: Option<Gso>,
     /// The interface whose pool the buffer belongs to.
     owner: usize,
 }
@@ -78,6 +100,11 @@ impl Buffer {
     /// The frame.
     pub(crate) fn frame(&self) -> &[u8] {
         &self.data
+    }
+
+    /// How the frame is to be cut into segments, if it is a TCP super-frame.
+    pub(crate) fn gso(&self) -> Option<&Gso> {
+        self.gso.as_ref()
     }
 }
 
@@ -137,6 +164,8 @@ impl RxRing {
 pub(crate) struct Port {
     /// Free transmit buffers.
     pool: KVec<Buffer>,
+    /// The buffers of this port with room for a super-frame, free or not.
+    super_buffers: usize,
     /// Frames received and not yet handed to the stack (NAPI mode).
     rx_queue: RxRing,
     /// Whether receive interrupts are enabled (off while a NAPI poll is pending).
@@ -155,10 +184,18 @@ impl Port {
         let mut pool = KVec::with_capacity(pool_size, GFP_KERNEL)?;
         for _ in 0..pool_size {
             let data = KVec::with_capacity(BUFFER_LEN, GFP_KERNEL)?;
-            pool.push(Buffer { data, owner }, GFP_KERNEL)?;
+            pool.push(
+                Buffer {
+                    data,
+                    gso: None,
+                    owner,
+                },
+                GFP_KERNEL,
+            )?;
         }
         Ok(Self {
             pool,
+            super_buffers: 0,
             // Both ports' buffers can end up queued here.
             rx_queue: RxRing::new(2 * pool_size)?,
             rx_int_enabled: true,
@@ -208,8 +245,9 @@ pub(crate) struct Wire {
 impl Wire {
     /// C `snull_hw_tx`: copies `skb` from interface `index` into one of its buffers, filling
     /// in its checksum, flips the addresses (see `packet.rs`) and puts it on the wire to the
-    /// peer; stops `dev`'s queue
-    /// when the pool runs dry or the transmit-done interrupt is lost.
+    /// peer; stops `dev`'s queue when the pool runs dry or the transmit-done interrupt is
+    /// lost. A TCP super-frame goes whole, in a buffer grown for it, its checksum left to the
+    /// receiving stack.
     pub(crate) fn transmit(
         &mut self,
         dev: &NetDevice<Snull>,
@@ -217,13 +255,19 @@ impl Wire {
         skb: TxSkb,
     ) -> Transmitted {
         let len = skb.len();
+        let gso = skb.gso();
+        let max_len = if gso.is_some() {
+            SUPER_FRAME_LEN
+        } else {
+            BUFFER_LEN
+        };
         let peer_index = 1 - index;
         let peer = self.devices[peer_index].clone().filter(|peer| peer.is_up());
         let Some(peer) = peer else {
             self.ports[index].stats.tx_dropped += 1;
             return Transmitted::Dropped;
         };
-        if !(packet::ETH_HLEN..=BUFFER_LEN).contains(&len) {
+        if !(packet::ETH_HLEN..=max_len).contains(&len) {
             self.ports[index].stats.tx_dropped += 1;
             return Transmitted::Dropped;
         }
@@ -233,13 +277,32 @@ impl Wire {
             dev.stop_queue();
             return Transmitted::Busy(skb);
         };
+        if buffer.data.capacity() < len {
+            // The first super-frame this buffer carries: it keeps the room (but see
+            // `recycle`). Atomic, as under this lock everything is.
+            if buffer.data.reserve(SUPER_FRAME_LEN, GFP_ATOMIC).is_err() {
+                port.counters.tx_super_dropped += 1;
+                port.stats.tx_dropped += 1;
+                // Cannot fail: the buffer came out of this pool.
+                let _ = port.pool.push(buffer, GFP_ATOMIC);
+                return Transmitted::Dropped;
+            }
+            port.super_buffers += 1;
+        }
         // The "hardware" copies the frame, however fragmented, into the buffer and computes
-        // the checksum the stack left to it on the way (as rtl8139 does). Cannot fail: the
-        // buffer is empty, with room for BUFFER_LEN bytes.
+        // the checksum the stack left to it on the way (as rtl8139 does), but that of a
+        // super-frame. Cannot fail: the buffer is empty, with room for the frame, whose
+        // fragments the stack reads itself (it hands over no unreadable ones).
         let _ = skb.append_to(&mut buffer.data);
-        packet::flip_ipv4(&mut buffer.data);
+        let checksum = match gso {
+            Some(_) => packet::Checksum::PseudoHeader,
+            None => packet::Checksum::Full,
+        };
+        packet::flip_ipv4(&mut buffer.data, checksum);
+        buffer.gso = gso;
         port.counters.tx_fragmented += u64::from(skb.is_nonlinear());
-        port.counters.tx_checksummed += u64::from(skb.needs_checksum());
+        port.counters.tx_checksummed += u64::from(gso.is_none() && skb.needs_checksum());
+        port.counters.tx_super_frames += u64::from(gso.is_some());
         port.stats.tx_packets += 1;
         port.stats.tx_bytes += len as u64;
         if port.pool.is_empty() {
@@ -277,9 +340,20 @@ impl Wire {
     }
 
     /// Takes `buffer` back into its owner's pool; returns the owner if its queue must be woken.
+    /// A buffer grown for a super-frame gives its room back if its port has more than
+    /// [`SUPER_BUFFERS_KEPT`] such: idle pools stay small, whatever `pool_size`.
     pub(crate) fn recycle(&mut self, mut buffer: Buffer) -> Option<ARef<NetDevice<Snull>>> {
         let owner = buffer.owner;
         buffer.data.clear();
+        buffer.gso = None;
+        let port = &mut self.ports[owner];
+        if buffer.data.capacity() > BUFFER_LEN && port.super_buffers > SUPER_BUFFERS_KEPT {
+            // Else it keeps its room for now.
+            if let Ok(data) = KVec::with_capacity(BUFFER_LEN, GFP_ATOMIC) {
+                buffer.data = data;
+                port.super_buffers -= 1;
+            }
+        }
         // Cannot fail: the pool has room for all of its buffers.
         let _ = self.ports[owner].pool.push(buffer, GFP_ATOMIC);
         self.devices[owner]

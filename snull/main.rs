@@ -99,7 +99,9 @@ module! {
 
 /// The accepted values of the parameters. `pool_size` is the one that sizes memory: two pools of
 /// `pool_size` buffers of [`hw::BUFFER_LEN`] bytes, and two receive queues of `2 * pool_size`
-/// entries, about 3 MiB at the most.
+/// entries, about 3 MiB at the most; a buffer carrying a TCP super-frame grows to
+/// [`hw::SUPER_FRAME_LEN`] bytes, at most 8 per pool while idle (and `pool_size` while all are
+/// in flight).
 const POOL_SIZE: core::ops::RangeInclusive<u32> = 1..=1024;
 /// `lockup`: 0 (never) or every Nth transmit.
 const LOCKUP: core::ops::RangeInclusive<u32> = 0..=i32::MAX as u32;
@@ -123,12 +125,14 @@ struct Shared {
     wire: SpinLockIrq<Wire>,
 }
 
-/// Builds a receive skb on `dev` holding `frame`: from the NAPI cache inside a poll.
+/// Builds a receive skb on `dev` holding the frame in `buffer`: from the NAPI cache inside a
+/// poll.
 fn rx_skb(
     dev: &NetDevice<Snull>,
     napi: Option<&NapiPoll<'_, Snull>>,
-    frame: &[u8],
+    buffer: &Buffer,
 ) -> Result<RxSkb> {
+    let frame = buffer.frame();
     // Two bytes of headroom align the IP header.
     let len = frame.len() + 2;
     let mut skb = match napi {
@@ -137,8 +141,12 @@ fn rx_skb(
     };
     skb.reserve(2)?;
     skb.put_slice(frame)?;
-    // The wire cannot corrupt a frame: don't check it.
-    skb.set_checksum_unnecessary();
+    match buffer.gso() {
+        // A super-frame goes up whole, as GRO would have merged its segments.
+        Some(gso) => skb.set_gso(gso)?,
+        // The wire cannot corrupt a frame: don't check it.
+        None => skb.set_checksum_unnecessary(),
+    }
     Ok(skb)
 }
 
@@ -160,7 +168,7 @@ impl Snull {
         let mut skbs: [Option<RxSkb>; RX_BATCH] = Default::default();
         for (buffer, skb) in buffers.iter().zip(skbs.iter_mut()) {
             if let Some(buffer) = buffer {
-                *skb = rx_skb(dev, napi.as_deref(), buffer.frame()).ok();
+                *skb = rx_skb(dev, napi.as_deref(), buffer).ok();
             }
         }
         let mut wake: [Option<ARef<NetDevice<Snull>>>; 2] = [None, None];
@@ -390,6 +398,8 @@ impl kernel::Module for SnullModule {
                 mac: [0x00, 0x53, 0x4e, 0x55, 0x4c, 0x30 + index as u8],
                 noarp: true,
                 watchdog_jiffies: Some(timeout),
+                // TCP super-frames go on the wire whole: fewer, longer frames.
+                tso_max_size: Some(hw::SUPER_FRAME_LEN as u32),
             };
             let shared = shared.clone();
             let data = try_pin_init!(SnullDev { index, shared });

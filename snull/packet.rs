@@ -12,7 +12,9 @@
 //! would be off by 0x200. The C snull leaves it so (its receiver sets `CHECKSUM_UNNECESSARY`,
 //! so the local stack never notices, but a capture or a forwarding router does). Here the
 //! checksum of an unfragmented datagram or first fragment is updated for the two changed
-//! words (RFC 1624), which is right in both cases.
+//! words (RFC 1624), which is right in both cases. A TCP super-frame (TSO) carries in that
+//! field the sum of its pseudo-header only, not yet complemented, for the segments' checksums
+//! to start from: the same two words are swapped in that sum ([`Checksum::PseudoHeader`]).
 //!
 //! Pure functions on bytes, shared with the KUnit tests in `tests/kunit/snull_kunit.rs`.
 
@@ -102,10 +104,20 @@ fn transport_checksum_offset(ip: &[u8], ihl: usize) -> Option<usize> {
     Some(check)
 }
 
+/// What the TCP or UDP checksum field of a frame holds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Checksum {
+    /// The checksum of the segment (complemented sum of pseudo-header, header and data).
+    Full,
+    /// The sum of the pseudo-header alone, not complemented: a TCP super-frame's
+    /// (`CHECKSUM_PARTIAL`), whose segments' checksums are still to be computed.
+    PseudoHeader,
+}
+
 /// Applies the snull address flip to an Ethernet `frame`, recomputes the IPv4 header
-/// checksum and updates the TCP or UDP checksum for the new addresses (see the top of this
-/// file). Returns whether the frame was IPv4 (and so changed).
-pub(crate) fn flip_ipv4(frame: &mut [u8]) -> bool {
+/// checksum and updates the TCP or UDP checksum field, which holds `checksum`, for the new
+/// addresses (see the top of this file). Returns whether the frame was IPv4 (and so changed).
+pub(crate) fn flip_ipv4(frame: &mut [u8], checksum: Checksum) -> bool {
     let Some(ihl) = ipv4_header_len(frame) else {
         return false;
     };
@@ -122,15 +134,22 @@ pub(crate) fn flip_ipv4(frame: &mut [u8]) -> bool {
     let check = ip_checksum(header);
     header[IP_CHECK..IP_CHECK + 2].copy_from_slice(&check.to_be_bytes());
     if let Some(at) = transport_check {
-        let mut check = u16::from_be_bytes([ip[at], ip[at + 1]]);
+        let field = u16::from_be_bytes([ip[at], ip[at + 1]]);
+        // A pseudo-header sum is updated as the checksum it will become, its complement.
+        let mut check = match checksum {
+            Checksum::Full => field,
+            Checksum::PseudoHeader => !field,
+        };
         for old in old {
             check = checksum_replace(check, old, old ^ 0x100);
         }
-        // In UDP a zero checksum means "none": a computed zero is sent as all ones.
-        if ip[IP_PROTOCOL] == IPPROTO_UDP && check == 0 {
-            check = 0xffff;
-        }
-        ip[at..at + 2].copy_from_slice(&check.to_be_bytes());
+        let field = match checksum {
+            // In UDP a zero checksum means "none": a computed zero is sent as all ones.
+            Checksum::Full if ip[IP_PROTOCOL] == IPPROTO_UDP && check == 0 => 0xffff,
+            Checksum::Full => check,
+            Checksum::PseudoHeader => !check,
+        };
+        ip[at..at + 2].copy_from_slice(&field.to_be_bytes());
     }
     true
 }

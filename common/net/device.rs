@@ -54,6 +54,13 @@ pub struct DeviceConfig {
     pub noarp: bool,
     /// Transmit watchdog: `tx_timeout` runs when a stopped queue stays stopped this long.
     pub watchdog_jiffies: Option<u32>,
+    /// TCP segmentation offload (`NETIF_F_TSO`, on and toggleable with `ethtool -K`): the
+    /// stack may hand over TCP super-frames ([`TxSkb::gso`]) of up to this many bytes (at
+    /// most `GSO_MAX_SIZE`) instead of segmenting them itself. For a driver whose transmit
+    /// path takes frames of that length.
+    ///
+    /// [`TxSkb::gso`]: super::TxSkb::gso
+    pub tso_max_size: Option<u32>,
 }
 
 /// The private area of a device: the transmit function `ldd3_start_xmit` calls (at offset 0,
@@ -503,6 +510,13 @@ impl<T: NetDeviceOps> Registration<T> {
             }
             if let Some(jiffies) = config.watchdog_jiffies {
                 (*raw).watchdog_timeo = i32::try_from(jiffies).unwrap_or(i32::MAX);
+            }
+            if let Some(size) = config.tso_max_size {
+                const TSO: b::netdev_features_t = 1 << b::NETIF_F_TSO_BIT;
+                (*raw).features |= TSO;
+                (*raw).hw_features |= TSO;
+                // Clamps the device's GSO limits (both 64 KiB by default) to `size`.
+                b::netif_set_tso_max_size(raw, size);
             }
             if T::HAS_NAPI_POLL {
                 // Added disabled; the `open` trampoline enables it.

@@ -63,6 +63,36 @@ void ldd3_skb_set_protocol_eth(struct sk_buff *skb, struct net_device *dev)
 {
 	skb->protocol = eth_type_trans(skb, dev);
 }
+/*
+ * A super-frame is a GSO skb whose checksum is left to the device (TCP sets both); its
+ * checksum start, relative to data, fits the u16 that skb_partial_csum_set() takes.
+ */
+bool ldd3_skb_gso(const struct sk_buff *skb, struct ldd3_gso *gso)
+{
+	int start = skb_checksum_start_offset(skb);
+
+	if (!skb_is_gso(skb) || skb->ip_summed != CHECKSUM_PARTIAL || start < 0 || start > U16_MAX)
+		return false;
+	gso->size = skb_shinfo(skb)->gso_size;
+	gso->segs = skb_shinfo(skb)->gso_segs;
+	gso->type = skb_shinfo(skb)->gso_type;
+	gso->csum_start = start;
+	gso->csum_offset = skb->csum_offset;
+	return true;
+}
+/*
+ * skb_partial_csum_set() checks that the checksum lies within the linear data, and sets
+ * CHECKSUM_PARTIAL and the transport header; false (and nothing changed) if it does not.
+ */
+bool ldd3_skb_set_gso(struct sk_buff *skb, const struct ldd3_gso *gso)
+{
+	if (!skb_partial_csum_set(skb, gso->csum_start, gso->csum_offset))
+		return false;
+	skb_shinfo(skb)->gso_size = gso->size;
+	skb_shinfo(skb)->gso_segs = gso->segs;
+	skb_shinfo(skb)->gso_type = gso->type;
+	return true;
+}
 void ldd3_dev_kfree_skb_any(struct sk_buff *skb) { dev_kfree_skb_any(skb); }
 void ldd3_dev_consume_skb_any(struct sk_buff *skb) { dev_consume_skb_any(skb); }
 void ldd3_kfree_skb_too_small(struct sk_buff *skb)

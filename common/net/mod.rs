@@ -33,6 +33,7 @@ pub use ops::{
     Transmit, //
 };
 pub use skbuff::{
+    Gso,
     RxSkb,
     SkBuffRef,
     TxSkb, //

@@ -11,6 +11,7 @@ use core::{
     ptr::NonNull, //
 };
 use kernel::{
+    error::to_result,
     prelude::*,
     types::Opaque, //
 };
@@ -74,11 +75,35 @@ impl TxSkb {
         unsafe { b::ldd3_skb_checksum_partial(self.0.as_ptr()) }
     }
 
+    /// The segmentation the stack asks of this packet if it is a TCP super-frame (TSO: only
+    /// on a device made with [`DeviceConfig::tso_max_size`]), up to that many bytes of
+    /// segments, each to be cut to [`Gso::segment_size`] bytes of payload. Its copy
+    /// ([`TxSkb::append_to`]) keeps the transport checksum as the stack left it, the sum of
+    /// the pseudo-header only; [`RxSkb::set_gso`] tells the receiving stack so.
+    ///
+    /// [`DeviceConfig::tso_max_size`]: super::DeviceConfig::tso_max_size
+    pub fn gso(&self) -> Option<Gso> {
+        let mut gso = Gso(b::ldd3_gso {
+            size: 0,
+            segs: 0,
+            type_: 0,
+            csum_start: 0,
+            csum_offset: 0,
+        });
+        // SAFETY: The skb is valid (type invariant) and its shared info and checksum fields
+        // are as stable as `len` (see `Self::len`); the helper only reads them and writes
+        // `gso`, a local of the right type.
+        unsafe { b::ldd3_skb_gso(self.0.as_ptr(), &mut gso.0) }.then_some(gso)
+    }
+
     /// Appends the whole packet, linear or not, to `dst`, into the vector's spare capacity (no
     /// allocation, no zeroing first), and, if the stack left its transport checksum to the
     /// device (`CHECKSUM_PARTIAL`), computes it on the way and stores it in the copy (C
-    /// `skb_copy_and_csum_dev`, as rtl8139 does); the skb itself is not changed. `EMSGSIZE`
-    /// (and `dst` unchanged) if fewer than [`TxSkb::len`] bytes of capacity are spare.
+    /// `skb_copy_and_csum_dev`, as rtl8139 does); the skb itself is not changed. A super-frame
+    /// ([`TxSkb::gso`]) is copied as it is (C `skb_copy_bits`), its checksum left to whoever
+    /// cuts it into segments. `EMSGSIZE` (and `dst` unchanged) if fewer than [`TxSkb::len`]
+    /// bytes of capacity are spare; `EFAULT` (and `dst` unchanged) for a super-frame whose
+    /// fragments the CPU may not read (`skb_frags_readable`).
     ///
     /// This copy is the only access to a transmitted packet's bytes that common/net gives,
     /// and it is right for every skb: that is why every device made here advertises
@@ -93,6 +118,24 @@ impl TxSkb {
         let spare = dst.spare_capacity_mut();
         if spare.len() < len {
             return Err(EMSGSIZE);
+        }
+        if self.gso().is_some() {
+            // `len` fits an `int`: it is an skb's length, a `u32` that the stack keeps far
+            // below 2 GiB (at most `GSO_MAX_SIZE` for a super-frame).
+            let len = i32::try_from(len).map_err(|_| EMSGSIZE)?;
+            // SAFETY: `spare` is writable memory of ours for at least `len` bytes, and the
+            // skb is valid and held for the call, as below. `skb_copy_bits`
+            // (net/core/skbuff.c) only reads the skb; from offset 0 and for `skb->len` bytes
+            // it copies the head, each fragment (mapped a page at a time) and the
+            // `frag_list` in turn, exactly `len` bytes, and returns 0; or, if a fragment is
+            // unreadable, `-EFAULT`, having written a part. It neither sleeps nor locks.
+            to_result(unsafe {
+                b::skb_copy_bits(self.0.as_ptr(), 0, spare.as_mut_ptr().cast(), len)
+            })?;
+            // SAFETY: The copy succeeded: the `len` bytes after the old length were written,
+            // within the capacity.
+            unsafe { dst.inc_len(len as usize) };
+            return Ok(());
         }
         // SAFETY: `spare` is writable (if uninitialised) memory of ours for at least `len`
         // bytes. The skb is valid and stays so for the call: we hold a reference (type
@@ -215,6 +258,24 @@ impl RxSkb {
         Ok(())
     }
 
+    /// Marks the frame as the copy of a TCP super-frame that was sent with `gso` (from
+    /// [`TxSkb::gso`]): the receiving stack takes it whole, as a packet merged by GRO, with
+    /// its transport checksum the sum of the pseudo-header only (`CHECKSUM_PARTIAL`, to be
+    /// filled in if it is ever sent on). `EINVAL` (and nothing changed) if the checksum does
+    /// not lie within the bytes put in: the frame does not start as the super-frame did.
+    pub fn set_gso(&mut self, gso: &Gso) -> Result {
+        // SAFETY: The skb is ours and linear (type invariant). `skb_partial_csum_set` checks
+        // that the checksum field lies within the linear data before it changes anything;
+        // the segmentation fields are plain values of the shared info, which the stack
+        // checks against the headers before it cuts a packet (`tcp4_gso_segment` pulls and
+        // validates them, as for packets from a virtio or tun device), and only ours.
+        if unsafe { b::ldd3_skb_set_gso(self.0.as_ptr(), &gso.0) } {
+            Ok(())
+        } else {
+            Err(EINVAL)
+        }
+    }
+
     /// Tells the stack the checksums of this frame need no checking
     /// (`CHECKSUM_UNNECESSARY`), as for a link that cannot corrupt data.
     pub fn set_checksum_unnecessary(&mut self) {
@@ -227,6 +288,24 @@ impl Drop for RxSkb {
     fn drop(&mut self) {
         // SAFETY: The buffer is ours; `dev_kfree_skb_any` works in any context.
         unsafe { b::ldd3_dev_kfree_skb_any(self.0.as_ptr()) };
+    }
+}
+
+/// How the stack wants a TCP super-frame cut into segments (TSO), read from a transmitted
+/// skb by [`TxSkb::gso`] and given to the receive skb that carries its copy by
+/// [`RxSkb::set_gso`].
+#[derive(Clone, Copy)]
+pub struct Gso(b::ldd3_gso);
+
+impl Gso {
+    /// The payload bytes of each segment (C `gso_size`): the connection's MSS.
+    pub fn segment_size(&self) -> u16 {
+        self.0.size
+    }
+
+    /// The number of segments (C `gso_segs`).
+    pub fn segments(&self) -> u16 {
+        self.0.segs
     }
 }
 

@@ -268,7 +268,9 @@ tx_lockups: 0
 tx_timeouts: 0
 pool_exhausted: 0
 tx_fragmented: 0
-tx_checksummed: 0" "$_s" "ethtool -S sn1"
+tx_checksummed: 0
+tx_super_frames: 0
+tx_super_dropped: 0" "$_s" "ethtool -S sn1"
 	no_ipv6
 	setup_ip
 	assert_contains "$($ETHTOOL sn0)" "Link detected: yes" "ethtool sn0"
@@ -418,6 +420,12 @@ t_tcp() { # NAPI
 	assert_eq "$(sha256sum <"$T_TMP/tx")" "$(sha256sum <"$T_TMP/rx")" "sha256"
 	rm -f "$T_TMP/tx" "$T_TMP/rx" "$T_TMP/fifo"
 	[ "$(stat_of sn0 tx_bytes)" -gt 4194304 ] || fail "sn0 tx_bytes $(stat_of sn0 tx_bytes): the data did not go through sn0"
+	# Mostly in super-frames (TSO): 4 MiB is at least 2876 full segments.
+	_super=$(estat sn0 tx_super_frames)
+	echo "tcp: sn0 sent $(stat_of sn0 tx_packets) frames, $_super of them super-frames"
+	[ "$_super" -gt 0 ] || fail "no TCP super-frame sent by sn0"
+	[ "$(stat_of sn0 tx_packets)" -lt 2876 ] || fail "sn0 sent $(stat_of sn0 tx_packets) frames for 4 MiB: segmented before the driver"
+	assert_eq 0 "$(estat sn0 tx_super_dropped)" "sn0 tx_super_dropped"
 	check_wire
 	mod_unload snull
 }
@@ -454,10 +462,14 @@ t_offloads() { # NAPI
 		assert_eq on "$(feature $d tx-checksum-ip-generic)" "$d tx-checksum-ip-generic"
 		assert_eq on "$(feature $d tx-scatter-gather)" "$d tx-scatter-gather"
 		assert_eq on "$(feature $d highdma)" "$d highdma"
+		assert_eq on "$(feature $d tcp-segmentation-offload)" "$d tcp-segmentation-offload"
 	done
 	no_ipv6
 	setup_ip
 	$ETHTOOL -K sn1 gro off >/dev/null || fail "ethtool -K sn1 gro off"
+	# Segments only (the stack's GSO), until the TSO part at the end.
+	$ETHTOOL -K sn0 tso off >/dev/null || fail "ethtool -K sn0 tso off"
+	assert_eq off "$(feature sn0 tcp-segmentation-offload)" "sn0 tcp-segmentation-offload after -K"
 	# One datagram: linear, its checksum left to the device.
 	csum_ok udp 1400
 	assert_eq 1 "$(estat sn0 tx_checksummed)" "sn0 tx_checksummed after one datagram"
@@ -480,6 +492,11 @@ t_offloads() { # NAPI
 	# still right.
 	$ETHTOOL -K sn0 sg off tx off >/dev/null || fail "ethtool -K sn0 sg off tx off"
 	assert_eq off "$(feature sn0 scatter-gather)" "sn0 scatter-gather after -K"
+	# TSO needs both: it cannot be turned on without them.
+	$ETHTOOL -K sn0 tso on >/dev/null 2>&1 || true
+	assert_eq off "$(feature sn0 tcp-segmentation-offload)" "sn0 tcp-segmentation-offload without sg"
+	# Not wanted either, or it comes back with sg below.
+	$ETHTOOL -K sn0 tso off >/dev/null || fail "ethtool -K sn0 tso off"
 	assert_eq off "$(feature sn0 tx-checksumming)" "sn0 tx-checksumming after -K"
 	_frag=$(estat sn0 tx_fragmented)
 	_sum=$(estat sn0 tx_checksummed)
@@ -502,6 +519,24 @@ t_offloads() { # NAPI
 	else
 		assert_eq 0 "$_merged" "packets merged by GRO without NAPI"
 	fi
+	# TSO: the stack hands over TCP super-frames, which go whole to sn1 with the sum of their
+	# pseudo-header (as GRO-merged packets do, counted apart by csum-check), their addresses
+	# flipped; the segments below MSS-size (the ends of writes, ACKs) still carry right
+	# checksums. sn1's GRO off again, so that every long packet is one of sn0's super-frames.
+	$ETHTOOL -K sn1 gro off >/dev/null || fail "ethtool -K sn1 gro off"
+	$ETHTOOL -K sn0 tso on >/dev/null || fail "ethtool -K sn0 tso on"
+	assert_eq on "$(feature sn0 tcp-segmentation-offload)" "sn0 tcp-segmentation-offload after -K on"
+	_super=$(estat sn0 tx_super_frames)
+	_sum=$(estat sn0 tx_checksummed)
+	csum_ok tcp 1048576 --gro
+	_super=$(($(estat sn0 tx_super_frames) - _super))
+	_merged=$(echo "$_o" | sed -n 's/.* merged=\([0-9]*\) .*/\1/p')
+	echo "tso: sn0 sent $_super super-frames, sn1 saw $_merged long packets"
+	[ "$_super" -gt 0 ] || fail "no super-frames with TSO on"
+	assert_eq "$_super" "$_merged" "super-frames sent by sn0 and long packets seen on sn1"
+	# 1 MiB in super-frames of at most 60 KiB is at least 18 of them.
+	[ "$_super" -ge 18 ] || fail "only $_super super-frames for 1 MiB"
+	assert_eq 0 "$(estat sn0 tx_super_dropped)" "sn0 tx_super_dropped"
 	check_wire
 	mod_unload snull
 }

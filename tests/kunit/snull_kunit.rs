@@ -37,6 +37,7 @@ mod tests {
         checksum_replace,
         flip_ipv4,
         ip_checksum,
+        Checksum,
         ETH_HLEN,
         ETH_P_IP,
         IPPROTO_TCP,
@@ -85,7 +86,7 @@ mod tests {
     /// Flips `f` and checks that it did not change and that flip_ipv4 said so.
     fn assert_unchanged(mut f: KVec<u8>) {
         let before = copy(&f);
-        assert!(!flip_ipv4(&mut f));
+        assert!(!flip_ipv4(&mut f, Checksum::Full));
         assert_eq!(&f[..], &before[..]);
     }
 
@@ -132,7 +133,7 @@ mod tests {
     fn flip_ping() {
         let mut f = ping_frame();
         let before = copy(&f);
-        assert!(flip_ipv4(&mut f));
+        assert!(flip_ipv4(&mut f, Checksum::Full));
         assert_eq!(f.len(), before.len());
         // Ethernet header and payload untouched.
         assert_eq!(&f[..ETH_HLEN], &before[..ETH_HLEN]);
@@ -149,9 +150,9 @@ mod tests {
     fn flip_twice_restores() {
         let mut f = ping_frame();
         let before = copy(&f);
-        assert!(flip_ipv4(&mut f));
+        assert!(flip_ipv4(&mut f, Checksum::Full));
         assert!(f[..] != before[..]);
-        assert!(flip_ipv4(&mut f));
+        assert!(flip_ipv4(&mut f, Checksum::Full));
         assert_eq!(&f[..], &before[..]);
     }
 
@@ -168,7 +169,7 @@ mod tests {
             ip[10] = check[0];
             ip[11] = check[1];
             let mut f = frame(ETH_P_IP, &ip);
-            assert!(flip_ipv4(&mut f));
+            assert!(flip_ipv4(&mut f, Checksum::Full));
             assert_eq!(f[ETH_HLEN + 14], octet ^ 1);
             assert_eq!(f[ETH_HLEN + 18], octet ^ 0x81);
             assert_eq!(ip_checksum(&f[ETH_HLEN..]), 0);
@@ -184,7 +185,7 @@ mod tests {
         ];
         assert_eq!(ip_checksum(&ip), 0);
         let mut f = frame(ETH_P_IP, &ip);
-        assert!(flip_ipv4(&mut f));
+        assert!(flip_ipv4(&mut f, Checksum::Full));
         ip[14] = 1;
         ip[18] = 1;
         ip[10] = 0x08;
@@ -221,7 +222,7 @@ mod tests {
         assert_unchanged(frame(ETH_P_IP, &IP_PING[..19]));
         // Exactly a minimal header is enough.
         let mut f = frame(ETH_P_IP, &IP_PING);
-        assert!(flip_ipv4(&mut f));
+        assert!(flip_ipv4(&mut f, Checksum::Full));
         assert_eq!(ip_checksum(&f[ETH_HLEN..]), 0);
         // IHL 15 (60 bytes) in a frame holding 20 bytes of IP.
         let mut ip = IP_PING;
@@ -351,7 +352,7 @@ mod tests {
                 for payload in [&b"hello, world"[..], &b"odd"[..], &[0xffu8; 100][..]] {
                     let mut f = transport_frame(proto, s3, d3, payload);
                     let before = copy(&f);
-                    assert!(flip_ipv4(&mut f));
+                    assert!(flip_ipv4(&mut f, Checksum::Full));
                     let ip = &f[ETH_HLEN..];
                     assert_eq!(&ip[12..20], &[192, 168, s3 ^ 1, 1, 192, 168, d3 ^ 1, 2]);
                     assert_eq!(ip_checksum(&ip[..20]), 0);
@@ -373,13 +374,50 @@ mod tests {
         }
     }
 
+    /// The sum of the pseudo-header of a TCP segment of `len` bytes between the addresses of
+    /// the IPv4 packet `ip`, folded and not complemented: what the stack leaves in the
+    /// checksum field of a super-frame (C `~tcp_v4_check(len, saddr, daddr, 0)`).
+    fn pseudo_header_sum(ip: &[u8], len: u16) -> u16 {
+        let mut pseudo = KVec::new();
+        pseudo.extend_from_slice(&ip[12..20], GFP_KERNEL).unwrap();
+        pseudo
+            .extend_from_slice(&[0, IPPROTO_TCP], GFP_KERNEL)
+            .unwrap();
+        pseudo
+            .extend_from_slice(&len.to_be_bytes(), GFP_KERNEL)
+            .unwrap();
+        !ip_checksum(&pseudo)
+    }
+
+    #[test]
+    fn flip_updates_pseudo_header_sums() {
+        // A super-frame's field holds the pseudo-header sum; after the flip it must hold that
+        // of the new addresses, for every combination of the flipped bits.
+        for (s3, d3) in [(0, 0), (1, 1), (0, 1), (1, 0), (254, 255), (7, 42)] {
+            let mut f = transport_frame(IPPROTO_TCP, s3, d3, &[0xa5; 1000]);
+            let at = ETH_HLEN + check_at(IPPROTO_TCP);
+            let sum = pseudo_header_sum(&f[ETH_HLEN..], 60000);
+            f[at..at + 2].copy_from_slice(&sum.to_be_bytes());
+            let before = copy(&f);
+            assert!(flip_ipv4(&mut f, Checksum::PseudoHeader));
+            let ip = &f[ETH_HLEN..];
+            assert_eq!(&ip[12..20], &[192, 168, s3 ^ 1, 1, 192, 168, d3 ^ 1, 2]);
+            assert_eq!(ip_checksum(&ip[..20]), 0);
+            assert_eq!(
+                transport_check(&f, IPPROTO_TCP),
+                pseudo_header_sum(&f[ETH_HLEN..], 60000)
+            );
+            assert_eq!(&f[at + 2..], &before[at + 2..]);
+        }
+    }
+
     #[test]
     fn flip_udp_checksum_never_zero() {
         // A payload word chosen so that the right checksum after the flip computes to 0,
         // which UDP must send as ffff (0 means "no checksum").
         let mut f = transport_frame(IPPROTO_UDP, 0, 0, &[0, 0]);
         let mut flipped = copy(&f);
-        assert!(flip_ipv4(&mut flipped));
+        assert!(flip_ipv4(&mut flipped, Checksum::Full));
         // With the payload word 0 the flipped datagram sums (checksum field 0) to s.
         let at = ETH_HLEN + check_at(IPPROTO_UDP);
         flipped[at..at + 2].fill(0);
@@ -387,7 +425,7 @@ mod tests {
         // A payload word of ~s makes that sum ffff, the checksum ~ffff = 0.
         let word = (!s).to_be_bytes();
         f = transport_frame(IPPROTO_UDP, 0, 0, &word);
-        assert!(flip_ipv4(&mut f));
+        assert!(flip_ipv4(&mut f, Checksum::Full));
         assert_eq!(transport_check(&f, IPPROTO_UDP), 0xffff);
         assert_eq!(transport_verify(&f[ETH_HLEN..]), 0);
     }
@@ -398,14 +436,14 @@ mod tests {
         let mut f = transport_frame(IPPROTO_UDP, 0, 0, b"data");
         let at = ETH_HLEN + check_at(IPPROTO_UDP);
         f[at..at + 2].fill(0);
-        assert!(flip_ipv4(&mut f));
+        assert!(flip_ipv4(&mut f, Checksum::Full));
         assert_eq!(transport_check(&f, IPPROTO_UDP), 0);
         // A later fragment holds no transport header: only the IPv4 header changes.
         for proto in [IPPROTO_UDP, IPPROTO_TCP] {
             let mut f = transport_frame(proto, 0, 0, b"data");
             f[ETH_HLEN + 6..ETH_HLEN + 8].copy_from_slice(&[0x00, 0x10]);
             let before = copy(&f);
-            assert!(flip_ipv4(&mut f));
+            assert!(flip_ipv4(&mut f, Checksum::Full));
             assert_eq!(&f[ETH_HLEN + 20..], &before[ETH_HLEN + 20..]);
         }
         // The checksum field past the IPv4 total length, or past the frame: untouched.
@@ -414,12 +452,12 @@ mod tests {
             let short = (check_at(proto) + 1) as u16;
             f[ETH_HLEN + 2..ETH_HLEN + 4].copy_from_slice(&short.to_be_bytes());
             let before = copy(&f);
-            assert!(flip_ipv4(&mut f));
+            assert!(flip_ipv4(&mut f, Checksum::Full));
             assert_eq!(&f[ETH_HLEN + 20..], &before[ETH_HLEN + 20..]);
             let mut f = transport_frame(proto, 0, 0, b"");
             f.truncate(ETH_HLEN + check_at(proto) + 1);
             let before = copy(&f);
-            assert!(flip_ipv4(&mut f));
+            assert!(flip_ipv4(&mut f, Checksum::Full));
             assert_eq!(&f[ETH_HLEN + 20..], &before[ETH_HLEN + 20..]);
         }
         // Other protocols (ICMP: no pseudo-header) keep theirs: see `flip_ping`.
@@ -464,6 +502,7 @@ mod net_tests {
         mac: [0x00, 0x53, 0x4e, 0x55, 0x4c, 0x7e],
         noarp: true,
         watchdog_jiffies: None,
+        tso_max_size: None,
     };
 
     fn dummy() -> Registration<Dummy> {
