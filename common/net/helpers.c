@@ -93,6 +93,18 @@ bool ldd3_skb_set_gso(struct sk_buff *skb, const struct ldd3_gso *gso)
 	skb_shinfo(skb)->gso_type = gso->type;
 	return true;
 }
+/*
+ * The copy a device makes of a transmitted skb: skb_copy_and_csum_dev(), which fills in a
+ * CHECKSUM_PARTIAL checksum, but a super-frame (GSO) as it is, with skb_copy_bits(), its
+ * checksum left for its segments. 0, or -EFAULT if a fragment is unreadable.
+ */
+int ldd3_skb_copy_dev(const struct sk_buff *skb, u8 *to)
+{
+	if (skb_is_gso(skb))
+		return skb_copy_bits(skb, 0, to, skb->len);
+	skb_copy_and_csum_dev(skb, to);
+	return 0;
+}
 void ldd3_dev_kfree_skb_any(struct sk_buff *skb) { dev_kfree_skb_any(skb); }
 void ldd3_dev_consume_skb_any(struct sk_buff *skb) { dev_consume_skb_any(skb); }
 void ldd3_kfree_skb_too_small(struct sk_buff *skb)

@@ -63,6 +63,7 @@ struct ldd3_gso {
 };
 bool ldd3_skb_gso(const struct sk_buff *skb, struct ldd3_gso *gso);
 bool ldd3_skb_set_gso(struct sk_buff *skb, const struct ldd3_gso *gso);
+int ldd3_skb_copy_dev(const struct sk_buff *skb, u8 *to);
 void ldd3_dev_kfree_skb_any(struct sk_buff *skb);
 void ldd3_dev_consume_skb_any(struct sk_buff *skb);
 void ldd3_kfree_skb_too_small(struct sk_buff *skb);

@@ -119,42 +119,29 @@ impl TxSkb {
         if spare.len() < len {
             return Err(EMSGSIZE);
         }
-        if self.gso().is_some() {
-            // `len` fits an `int`: it is an skb's length, a `u32` that the stack keeps far
-            // below 2 GiB (at most `GSO_MAX_SIZE` for a super-frame).
-            let len = i32::try_from(len).map_err(|_| EMSGSIZE)?;
-            // SAFETY: `spare` is writable memory of ours for at least `len` bytes, and the
-            // skb is valid and held for the call, as below. `skb_copy_bits`
-            // (net/core/skbuff.c) only reads the skb; from offset 0 and for `skb->len` bytes
-            // it copies the head, each fragment (mapped a page at a time) and the
-            // `frag_list` in turn, exactly `len` bytes, and returns 0; or, if a fragment is
-            // unreadable, `-EFAULT`, having written a part. It neither sleeps nor locks.
-            to_result(unsafe {
-                b::skb_copy_bits(self.0.as_ptr(), 0, spare.as_mut_ptr().cast(), len)
-            })?;
-            // SAFETY: The copy succeeded: the `len` bytes after the old length were written,
-            // within the capacity.
-            unsafe { dst.inc_len(len as usize) };
-            return Ok(());
-        }
         // SAFETY: `spare` is writable (if uninitialised) memory of ours for at least `len`
         // bytes. The skb is valid and stays so for the call: we hold a reference (type
         // invariant), which keeps its head, its fragments' pages and its `frag_list` alive.
-        // `skb_copy_and_csum_dev` (net/core/skbuff.c) only reads the skb (a `const` pointer:
-        // right for a clone or a shared skb), and only in C: a fragment page that someone
-        // writes meanwhile (a user page sent with MSG_ZEROCOPY, say) changes what is copied,
-        // and is no memory that Rust holds a reference to. It writes `skb->len` bytes at the
-        // start of `spare`, the room just checked, in every branch: the head up to the
-        // checksum start, then `skb_copy_and_csum_bits` over the rest (it maps each
-        // fragment page with `kmap_atomic`, zeroes what is unreadable, and stops at exactly
-        // `len`, the sum of the parts for any skb of the stack), then the folded checksum at
-        // `csum_start + csum_offset`, which it has checked lies within the `len` bytes; or,
-        // if those offsets are out of range, `skb_copy_bits` of the `len` bytes or a memset
-        // of them. Nothing in it sleeps or takes a lock, so it may run in any context,
-        // including ours under a spinlock with interrupts off.
-        unsafe { b::skb_copy_and_csum_dev(self.0.as_ptr(), spare.as_mut_ptr().cast::<u8>()) };
-        // SAFETY: The `len` bytes after the old length were all written just above (the copy
-        // writes every one of them), and they are within the capacity.
+        // The helper only reads the skb (a `const` pointer: right for a clone or a shared
+        // skb), and only in C: a fragment page that someone writes meanwhile (a user page
+        // sent with MSG_ZEROCOPY, say) changes what is copied, and is no memory that Rust
+        // holds a reference to. Nothing in it sleeps or takes a lock, so it may run in any
+        // context, including ours under a spinlock with interrupts off. It writes `skb->len`
+        // bytes at the start of `spare`, the room just checked:
+        // - for a super-frame (`skb_is_gso`), `skb_copy_bits` (net/core/skbuff.c) from offset
+        //   0 for `skb->len` bytes copies the head, each fragment (mapped a page at a time)
+        //   and the `frag_list` in turn, exactly `len` bytes, and returns 0; or, if a
+        //   fragment is unreadable, `-EFAULT`, having written a part;
+        // - else `skb_copy_and_csum_dev` writes them in every branch and the helper returns
+        //   0: the head up to the checksum start, then `skb_copy_and_csum_bits` over the rest
+        //   (it maps each fragment page with `kmap_atomic`, zeroes what is unreadable, and
+        //   stops at exactly `len`, the sum of the parts for any skb of the stack), then the
+        //   folded checksum at `csum_start + csum_offset`, which it has checked lies within
+        //   the `len` bytes; or, if those offsets are out of range, `skb_copy_bits` of the
+        //   `len` bytes or a memset of them.
+        to_result(unsafe { b::ldd3_skb_copy_dev(self.0.as_ptr(), spare.as_mut_ptr().cast()) })?;
+        // SAFETY: The copy succeeded: the `len` bytes after the old length were all written
+        // just above, and they are within the capacity.
         unsafe { dst.inc_len(len) };
         Ok(())
     }
