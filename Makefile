@@ -54,7 +54,7 @@ help:
 	@echo '                       driver with the kernel'"'"'s own equivalent, BENCH_ROUNDS=$(BENCH_ROUNDS) rounds;'
 	@echo '                       LDD3_C=/path/to/ldd3 adds the C reference (a checkout of'
 	@echo '                       martinezjavier/ldd3, built in build/ldd3-c) and rust/C ratios;'
-	@echo '                       PROFILE=1 then runs the scull and scullp rows once more under perf and'
+	@echo '                       PROFILE=1 then runs the scull, scullp and snull rows once more under perf and'
 	@echo '                       prints their hottest symbols (build/bench/profile.txt)'
 	@echo 'make fmt | fmt-check   rustfmt the Rust sources with the kernel'"'"'s .rustfmt.toml'
 	@echo 'make rust-analyzer     write rust-project.json (editor support) for the modules and KDIR'

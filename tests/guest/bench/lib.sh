@@ -90,6 +90,29 @@ profile() {
 		note "profile $_name: perf record failed"
 		return 0
 	}
+	profile_report "$_name"
+}
+
+# profile_wide NAME SECONDS FUNC ARGS...: the whole system under perf for the first SECONDS
+# of the shell function FUNC (for work that kernel threads and softirqs do, as pktgen's), then
+# its hottest symbols as `profile` prints them.
+profile_wide() {
+	_name=$1 _s=$2
+	shift 2
+	[ -x $PERF ] || return 0
+	$PERF record -a -q -e cpu-clock -F 20000 -o $PROFILE_DATA -- sleep "$_s" >/dev/null 2>&1 &
+	_perf=$!
+	"$@" >/dev/null
+	wait $_perf || {
+		note "profile $_name: perf record failed"
+		return 0
+	}
+	profile_report "$_name"
+}
+
+# profile_report NAME: the report of $PROFILE_DATA (see `profile`), then it goes.
+profile_report() {
+	_name=$1
 	$PERF report -i $PROFILE_DATA --stdio --no-children --sort dso,sym --percent-limit 0.7 2>/dev/null |
 		sed -n 's/^ *\([0-9.]*%\) *\(.*\)$/\1 \2/p' | head -n "${PROFILE_TOP:-30}" |
 		while IFS= read -r _l; do
