@@ -3,8 +3,8 @@
 //! The simulated hardware of snull (LDD3's `snull_hw_tx` and the device's registers): a pool of
 //! transmit buffers per interface, the wire between the two, and the interrupts it raises.
 //!
-//! Everything here runs under the wire lock and calls nothing of the network stack but the
-//! queue flow control. What must happen with the lock dropped (freeing a sent frame, handing a
+//! Everything here but the copy of a frame into a buffer ([`Buffer::load`]) runs under the
+//! wire lock and calls nothing of the network stack but the queue flow control. What must happen with the lock dropped (freeing a sent frame, handing a
 //! received one to the stack, scheduling a poll, waking a queue) comes back to the driver as a
 //! value: [`Transmitted`], [`RxInterrupt`], the devices to wake.
 
@@ -33,8 +33,8 @@ pub(crate) const BUFFER_LEN: usize = ETH_FRAME_LEN + 4;
 /// frame, its headroom and the shared info) fits a 64 KiB allocation.
 pub(crate) const SUPER_FRAME_LEN: usize = 60 * 1024;
 
-/// The buffers of a port that keep their room for a super-frame between frames; the room of
-/// any more is given back when they come home (see [`Wire::recycle`]).
+/// The free buffers of a port that keep their room for a super-frame; the room of any more is
+/// given back when they come home (see [`Wire::recycle`]).
 const SUPER_BUFFERS_KEPT: usize = 8;
 
 /// Events counted for `ethtool -S`, named by [`Counters::NAMES`].
@@ -106,6 +106,39 @@ impl Buffer {
     pub(crate) fn gso(&self) -> Option<&Gso> {
         self.gso.as_ref()
     }
+
+    /// Whether the buffer has room for a super-frame.
+    fn is_super(&self) -> bool {
+        self.data.capacity() > BUFFER_LEN
+    }
+
+    /// The "hardware" copies `skb` into this empty buffer (the `memcpy` of C `snull_hw_tx`),
+    /// however fragmented, computing on the way the checksum the stack left to it, as
+    /// rtl8139 does, but that of a super-frame; then flips the addresses (see `packet.rs`).
+    /// Runs with the wire lock dropped: the buffer is out of the pool, the driver's own. The
+    /// first super-frame a buffer carries grows it (an atomic allocation); it keeps the room
+    /// (but see [`Wire::recycle`]). `EMSGSIZE` for a frame too short or too long, `ENOMEM`
+    /// if the buffer cannot grow.
+    pub(crate) fn load(&mut self, skb: &TxSkb) -> Result {
+        let len = skb.len();
+        let gso = skb.gso();
+        let (max_len, checksum) = match gso {
+            Some(_) => (SUPER_FRAME_LEN, packet::Checksum::PseudoHeader),
+            None => (BUFFER_LEN, packet::Checksum::Full),
+        };
+        if !(packet::ETH_HLEN..=max_len).contains(&len) {
+            return Err(EMSGSIZE);
+        }
+        if self.data.capacity() < len {
+            self.data.reserve(SUPER_FRAME_LEN, GFP_ATOMIC)?;
+        }
+        // Cannot fail: the buffer is empty, with room for the frame, whose fragments the stack
+        // reads itself (it hands over no unreadable ones).
+        skb.append_to(&mut self.data)?;
+        packet::flip_ipv4(&mut self.data, checksum);
+        self.gso = gso;
+        Ok(())
+    }
 }
 
 /// The frames received by an interface and not yet handed to the stack (NAPI mode), oldest
@@ -164,8 +197,8 @@ impl RxRing {
 pub(crate) struct Port {
     /// Free transmit buffers.
     pool: KVec<Buffer>,
-    /// The buffers of this port with room for a super-frame, free or not.
-    super_buffers: usize,
+    /// The free buffers of this port with room for a super-frame.
+    free_super_buffers: usize,
     /// Frames received and not yet handed to the stack (NAPI mode).
     rx_queue: RxRing,
     /// Whether receive interrupts are enabled (off while a NAPI poll is pending).
@@ -195,7 +228,7 @@ impl Port {
         }
         Ok(Self {
             pool,
-            super_buffers: 0,
+            free_super_buffers: 0,
             // Both ports' buffers can end up queued here.
             rx_queue: RxRing::new(2 * pool_size)?,
             rx_int_enabled: true,
@@ -218,10 +251,12 @@ pub(crate) enum RxInterrupt {
 
 /// What became of a frame given to [`Wire::transmit`].
 pub(crate) enum Transmitted {
-    /// Dropped and counted: nobody listens at the other end, or it is no Ethernet frame.
-    Dropped,
-    /// No free buffer: the queue is stopped and the frame goes back to the stack.
-    Busy(TxSkb),
+    /// Dropped and counted: nobody listens at the other end, or it could not be loaded
+    /// ([`Buffer::load`]). Its buffer went home; `wake` is a device whose queue must be woken
+    /// (its last buffer came back).
+    Dropped {
+        wake: Option<ARef<NetDevice<Snull>>>,
+    },
     /// On the wire. `tx_done` is the frame whose transmit-done interrupt came (`None` when
     /// `lockup` lost it: the watchdog frees it), `rx` the peer's receive interrupt.
     Sent {
@@ -243,72 +278,53 @@ pub(crate) struct Wire {
 }
 
 impl Wire {
-    /// C `snull_hw_tx`: copies `skb` from interface `index` into one of its buffers, filling
-    /// in its checksum, flips the addresses (see `packet.rs`) and puts it on the wire to the
-    /// peer; stops `dev`'s queue when the pool runs dry or the transmit-done interrupt is
-    /// lost. A TCP super-frame goes whole, in a buffer grown for it, its checksum left to the
-    /// receiving stack.
+    /// C `snull_get_tx_buffer`: a free buffer of interface `index`, for [`Buffer::load`];
+    /// stops `dev`'s queue when it was the last one, or (`None`) when there is none, which
+    /// cannot happen while the queue is stopped on the last buffer.
+    pub(crate) fn take_buffer(&mut self, dev: &NetDevice<Snull>, index: usize) -> Option<Buffer> {
+        let port = &mut self.ports[index];
+        let Some(buffer) = port.pool.pop() else {
+            dev.stop_queue();
+            return None;
+        };
+        port.free_super_buffers -= usize::from(buffer.is_super());
+        if port.pool.is_empty() {
+            port.counters.pool_exhausted += 1;
+            dev.stop_queue();
+        }
+        Some(buffer)
+    }
+
+    /// The rest of C `snull_hw_tx`: puts the frame `skb` that interface `index` loaded into
+    /// `buffer` (`loaded` says how that went) on the wire to the peer, raising the
+    /// transmit-done interrupt (stopping `dev`'s queue if `lockup` loses it) and the peer's
+    /// receive interrupt. A TCP super-frame goes whole, its checksum left to the receiving
+    /// stack.
     pub(crate) fn transmit(
         &mut self,
         dev: &NetDevice<Snull>,
         index: usize,
         skb: TxSkb,
+        buffer: Buffer,
+        loaded: Result,
     ) -> Transmitted {
-        let len = skb.len();
-        let gso = skb.gso();
-        let max_len = if gso.is_some() {
-            SUPER_FRAME_LEN
-        } else {
-            BUFFER_LEN
-        };
         let peer_index = 1 - index;
         let peer = self.devices[peer_index].clone().filter(|peer| peer.is_up());
-        let Some(peer) = peer else {
-            self.ports[index].stats.tx_dropped += 1;
-            return Transmitted::Dropped;
+        let (Some(peer), Ok(())) = (peer, loaded) else {
+            let port = &mut self.ports[index];
+            port.stats.tx_dropped += 1;
+            port.counters.tx_super_dropped += u64::from(loaded == Err(ENOMEM));
+            return Transmitted::Dropped {
+                wake: self.recycle(buffer),
+            };
         };
-        if !(packet::ETH_HLEN..=max_len).contains(&len) {
-            self.ports[index].stats.tx_dropped += 1;
-            return Transmitted::Dropped;
-        }
         let port = &mut self.ports[index];
-        let Some(mut buffer) = port.pool.pop() else {
-            // Cannot happen while the queue is stopped on the last buffer; be safe anyway.
-            dev.stop_queue();
-            return Transmitted::Busy(skb);
-        };
-        if buffer.data.capacity() < len {
-            // The first super-frame this buffer carries: it keeps the room (but see
-            // `recycle`). Atomic, as under this lock everything is.
-            if buffer.data.reserve(SUPER_FRAME_LEN, GFP_ATOMIC).is_err() {
-                port.counters.tx_super_dropped += 1;
-                port.stats.tx_dropped += 1;
-                // Cannot fail: the buffer came out of this pool.
-                let _ = port.pool.push(buffer, GFP_ATOMIC);
-                return Transmitted::Dropped;
-            }
-            port.super_buffers += 1;
-        }
-        // The "hardware" copies the frame, however fragmented, into the buffer and computes
-        // the checksum the stack left to it on the way (as rtl8139 does), but that of a
-        // super-frame. Cannot fail: the buffer is empty, with room for the frame, whose
-        // fragments the stack reads itself (it hands over no unreadable ones).
-        let _ = skb.append_to(&mut buffer.data);
-        let checksum = match gso {
-            Some(_) => packet::Checksum::PseudoHeader,
-            None => packet::Checksum::Full,
-        };
-        packet::flip_ipv4(&mut buffer.data, checksum);
-        buffer.gso = gso;
+        let gso = buffer.gso().is_some();
         port.counters.tx_fragmented += u64::from(skb.is_nonlinear());
-        port.counters.tx_checksummed += u64::from(gso.is_none() && skb.needs_checksum());
-        port.counters.tx_super_frames += u64::from(gso.is_some());
+        port.counters.tx_checksummed += u64::from(!gso && skb.needs_checksum());
+        port.counters.tx_super_frames += u64::from(gso);
         port.stats.tx_packets += 1;
-        port.stats.tx_bytes += len as u64;
-        if port.pool.is_empty() {
-            port.counters.pool_exhausted += 1;
-            dev.stop_queue();
-        }
+        port.stats.tx_bytes += skb.len() as u64;
 
         // Transmit-done interrupt, unless `lockup` loses this one.
         let tx_done = if self.lockup != 0 && port.stats.tx_packets % self.lockup == 0 {
@@ -340,20 +356,20 @@ impl Wire {
     }
 
     /// Takes `buffer` back into its owner's pool; returns the owner if its queue must be woken.
-    /// A buffer grown for a super-frame gives its room back if its port has more than
-    /// [`SUPER_BUFFERS_KEPT`] such: idle pools stay small, whatever `pool_size`.
+    /// A buffer grown for a super-frame gives its room back if [`SUPER_BUFFERS_KEPT`] free
+    /// ones have theirs: idle pools stay small, whatever `pool_size`.
     pub(crate) fn recycle(&mut self, mut buffer: Buffer) -> Option<ARef<NetDevice<Snull>>> {
         let owner = buffer.owner;
         buffer.data.clear();
         buffer.gso = None;
         let port = &mut self.ports[owner];
-        if buffer.data.capacity() > BUFFER_LEN && port.super_buffers > SUPER_BUFFERS_KEPT {
-            // Else it keeps its room for now.
+        if buffer.is_super() && port.free_super_buffers >= SUPER_BUFFERS_KEPT {
+            // If even that small allocation fails, the buffer keeps its room for now.
             if let Ok(data) = KVec::with_capacity(BUFFER_LEN, GFP_ATOMIC) {
                 buffer.data = data;
-                port.super_buffers -= 1;
             }
         }
+        port.free_super_buffers += usize::from(buffer.is_super());
         // Cannot fail: the pool has room for all of its buffers.
         let _ = self.ports[owner].pool.push(buffer, GFP_ATOMIC);
         self.devices[owner]

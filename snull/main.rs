@@ -238,22 +238,30 @@ impl NetDeviceOps for Snull {
         Ok(())
     }
 
-    /// C `snull_tx`: the frame goes to the hardware, whose interrupts are then handled with
-    /// the wire lock dropped.
+    /// C `snull_tx`: the frame goes to the hardware, which copies it into a buffer with the
+    /// wire lock dropped; its interrupts are then handled with the lock dropped too.
     fn start_xmit(skb: TxSkb, dev: &NetDevice<Self>) -> Transmit {
         let shared = &dev.data().shared;
-        let sent = shared.wire.lock().transmit(dev, dev.data().index, skb);
+        let index = dev.data().index;
+        let Some(mut buffer) = shared.wire.lock().take_buffer(dev, index) else {
+            return Transmit::Busy(skb);
+        };
+        let loaded = buffer.load(&skb);
+        let sent = shared.wire.lock().transmit(dev, index, skb, buffer, loaded);
         match sent {
-            Transmitted::Dropped => Transmit::Done,
-            Transmitted::Busy(skb) => Transmit::Busy(skb),
+            Transmitted::Dropped { wake } => {
+                if let Some(owner) = wake {
+                    owner.wake_queue();
+                }
+            }
             Transmitted::Sent { tx_done, peer, rx } => {
                 if let Some(skb) = tx_done {
                     Self::tx_done_interrupt(skb);
                 }
                 Self::rx_interrupt(shared, &peer, rx);
-                Transmit::Done
             }
         }
+        Transmit::Done
     }
 
     /// C `snull_poll`: up to `budget` queued frames to the stack, [`RX_BATCH`] taken off the
