@@ -132,8 +132,8 @@ impl Buffer {
         if self.data.capacity() < len {
             self.data.reserve(SUPER_FRAME_LEN, GFP_ATOMIC)?;
         }
-        // Cannot fail: the buffer is empty, with room for the frame, whose fragments the stack
-        // reads itself (it hands over no unreadable ones).
+        // The buffer is empty, with room for the frame; the copy fails only on fragments the
+        // CPU may not read, which the stack does not hand to a device like this one.
         skb.append_to(&mut self.data)?;
         packet::flip_ipv4(&mut self.data, checksum);
         self.gso = gso;

@@ -255,7 +255,9 @@ impl RxSkb {
         // that the checksum field lies within the linear data before it changes anything;
         // the segmentation fields are plain values of the shared info, which the stack
         // checks against the headers before it cuts a packet (`tcp4_gso_segment` pulls and
-        // validates them, as for packets from a virtio or tun device), and only ours.
+        // validates them, as for packets from a virtio or tun device), and only ours. (A
+        // `Gso` comes from `TxSkb::gso`, and the stack hands a device only GSO types its
+        // features cover, `skb_gso_ok`/`net_gso_ok`: `SKB_GSO_TCPV4` here.)
         if unsafe { b::ldd3_skb_set_gso(self.0.as_ptr(), &gso.0) } {
             Ok(())
         } else {
