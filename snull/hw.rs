@@ -3,10 +3,12 @@
 //! The simulated hardware of snull (LDD3's `snull_hw_tx` and the device's registers): a pool of
 //! transmit buffers per interface, the wire between the two, and the interrupts it raises.
 //!
-//! Everything here but the copy of a frame into a buffer ([`Buffer::load`]) runs under the
-//! wire lock and calls nothing of the network stack but the queue flow control. What must happen with the lock dropped (freeing a sent frame, handing a
-//! received one to the stack, scheduling a poll, waking a queue) comes back to the driver as a
-//! value: [`Transmitted`], [`RxInterrupt`], the devices to wake.
+//! Everything here but the loading of a frame into a buffer ([`Buffer::load`]) runs under the
+//! wire lock and calls nothing of the network stack but the queue flow control (and
+//! `dev_kfree_skb_any`, for a super-frame lost with its buffer). What must happen with the
+//! lock dropped (freeing a sent frame, handing a received one to the stack, scheduling a poll,
+//! waking a queue) comes back to the driver as a value: [`Transmitted`], [`RxInterrupt`], the
+//! devices to wake.
 
 use super::{
     packet,
@@ -18,9 +20,9 @@ use kernel::{
 };
 
 use super::common::net::{
-    Gso,
     LinkStats,
     NetDevice,
+    RxSkb,
     TxSkb,
     ETH_FRAME_LEN, //
 };
@@ -28,14 +30,10 @@ use super::common::net::{
 /// Room in a transmit buffer: a full frame plus an 802.1Q tag.
 pub(crate) const BUFFER_LEN: usize = ETH_FRAME_LEN + 4;
 
-/// The longest TCP super-frame (TSO) the stack may hand over, in bytes, and the room a buffer
-/// grows to for one. A little under 64 KiB, so that the receive skb that takes its copy (the
-/// frame, its headroom and the shared info) fits a 64 KiB allocation.
-pub(crate) const SUPER_FRAME_LEN: usize = 60 * 1024;
-
-/// The free buffers of a port that keep their room for a super-frame; the room of any more is
-/// given back when they come home (see [`Wire::recycle`]).
-const SUPER_BUFFERS_KEPT: usize = 8;
+/// The longest TCP super-frame (TSO) the stack may hand over, in bytes: the stack's own
+/// default (`GSO_LEGACY_MAX_SIZE`). A buffer takes one by reference, not copied (see
+/// [`Buffer::load`]).
+pub(crate) const SUPER_FRAME_LEN: usize = 64 * 1024;
 
 /// Events counted for `ethtool -S`, named by [`Counters::NAMES`].
 #[derive(Default)]
@@ -51,7 +49,7 @@ pub(crate) struct Counters {
     tx_checksummed: u64,
     /// TCP super-frames sent whole (segmentation offload, TSO).
     tx_super_frames: u64,
-    /// Super-frames dropped for want of memory to grow a buffer for them.
+    /// Super-frames dropped for want of memory to take them (their headers' copy).
     tx_super_dropped: u64,
 }
 
@@ -85,58 +83,61 @@ impl Counters {
     }
 }
 
-/// A transmit buffer holding one frame.
+/// A transmit buffer holding one frame: a copy of it, or a TCP super-frame by reference.
 pub(crate) struct Buffer {
-    /// The frame; room for [`BUFFER_LEN`] bytes, or for [`SUPER_FRAME_LEN`] once it has held
-    /// a super-frame.
+    /// A copied frame; room for [`BUFFER_LEN`] bytes.
     data: KVec<u8>,
-    /// The segmentation asked for, if the frame is a TCP super-frame.
-    gso: Option<Gso>,
+    /// A super-frame, taken by reference and ready to go up on the peer (see [`Buffer::load`]).
+    carried: Option<RxSkb>,
     /// The interface whose pool the buffer belongs to.
     owner: usize,
 }
 
 impl Buffer {
-    /// The frame.
+    /// The copied frame (empty if the buffer carries a super-frame).
     pub(crate) fn frame(&self) -> &[u8] {
         &self.data
     }
 
-    /// How the frame is to be cut into segments, if it is a TCP super-frame.
-    pub(crate) fn gso(&self) -> Option<&Gso> {
-        self.gso.as_ref()
+    /// The super-frame the buffer carries, if any, to hand to the stack as it is.
+    pub(crate) fn take_carried(&mut self) -> Option<RxSkb> {
+        self.carried.take()
     }
 
-    /// Whether the buffer has room for a super-frame.
-    fn is_super(&self) -> bool {
-        self.data.capacity() > BUFFER_LEN
-    }
-
-    /// The "hardware" copies `skb` into this empty buffer (the `memcpy` of C `snull_hw_tx`),
-    /// however fragmented, computing on the way the checksum the stack left to it, as
-    /// rtl8139 does, but that of a super-frame; then flips the addresses (see `packet.rs`).
-    /// Runs with the wire lock dropped: the buffer is out of the pool, the driver's own. The
-    /// first super-frame a buffer carries grows it (an atomic allocation); it keeps the room
-    /// (but see [`Wire::recycle`]). `EMSGSIZE` for a frame too short or too long, `ENOMEM`
-    /// if the buffer cannot grow.
-    pub(crate) fn load(&mut self, skb: &TxSkb) -> Result {
+    /// The "hardware" takes `skb` into this empty buffer (C `snull_hw_tx`) and flips the
+    /// addresses (see `packet.rs`). Runs with the wire lock dropped: the buffer is out of the
+    /// pool, the driver's own.
+    ///
+    /// A frame is copied (the `memcpy` of the book), however fragmented, and the checksum the
+    /// stack left to the device is computed on the way, as rtl8139 does. A TCP super-frame,
+    /// up to [`SUPER_FRAME_LEN`] bytes, is not: the buffer takes it by reference, as a NIC's
+    /// DMA engine reads a frame where it lies, and only its headers are copied, to be flipped
+    /// (`TxSkb::forward`); its transport checksum stays the pseudo-header's sum, for the
+    /// receiving stack. (The stack keeps that checksum field, and so the headers before it,
+    /// in the linear part, which `forward` copies: `skb_checksum_help` warns otherwise.)
+    /// `EMSGSIZE` for a frame too short or too long, `ENOMEM` if a super-frame cannot be
+    /// taken.
+    pub(crate) fn load(&mut self, skb: &mut TxSkb) -> Result {
         let len = skb.len();
-        let gso = skb.gso();
-        let (max_len, checksum) = match gso {
-            Some(_) => (SUPER_FRAME_LEN, packet::Checksum::PseudoHeader),
-            None => (BUFFER_LEN, packet::Checksum::Full),
+        let is_super = skb.gso().is_some();
+        let max_len = if is_super {
+            SUPER_FRAME_LEN
+        } else {
+            BUFFER_LEN
         };
         if !(packet::ETH_HLEN..=max_len).contains(&len) {
             return Err(EMSGSIZE);
         }
-        if self.data.capacity() < len {
-            self.data.reserve(SUPER_FRAME_LEN, GFP_ATOMIC)?;
+        if is_super {
+            let mut frame = skb.forward()?;
+            packet::flip_ipv4(frame.data_mut(), packet::Checksum::PseudoHeader);
+            self.carried = Some(frame);
+            return Ok(());
         }
         // The buffer is empty, with room for the frame; the copy fails only on fragments the
         // CPU may not read, which the stack does not hand to a device like this one.
         skb.append_to(&mut self.data)?;
-        packet::flip_ipv4(&mut self.data, checksum);
-        self.gso = gso;
+        packet::flip_ipv4(&mut self.data, packet::Checksum::Full);
         Ok(())
     }
 }
@@ -197,8 +198,6 @@ impl RxRing {
 pub(crate) struct Port {
     /// Free transmit buffers.
     pool: KVec<Buffer>,
-    /// The free buffers of this port with room for a super-frame.
-    free_super_buffers: usize,
     /// Frames received and not yet handed to the stack (NAPI mode).
     rx_queue: RxRing,
     /// Whether receive interrupts are enabled (off while a NAPI poll is pending).
@@ -220,7 +219,7 @@ impl Port {
             pool.push(
                 Buffer {
                     data,
-                    gso: None,
+                    carried: None,
                     owner,
                 },
                 GFP_KERNEL,
@@ -228,7 +227,6 @@ impl Port {
         }
         Ok(Self {
             pool,
-            free_super_buffers: 0,
             // Both ports' buffers can end up queued here.
             rx_queue: RxRing::new(2 * pool_size)?,
             rx_int_enabled: true,
@@ -287,7 +285,6 @@ impl Wire {
             dev.stop_queue();
             return None;
         };
-        port.free_super_buffers -= usize::from(buffer.is_super());
         if port.pool.is_empty() {
             port.counters.pool_exhausted += 1;
             dev.stop_queue();
@@ -298,8 +295,7 @@ impl Wire {
     /// The rest of C `snull_hw_tx`: puts the frame `skb` that interface `index` loaded into
     /// `buffer` (`loaded` says how that went) on the wire to the peer, raising the
     /// transmit-done interrupt (stopping `dev`'s queue if `lockup` loses it) and the peer's
-    /// receive interrupt. A TCP super-frame goes whole, its checksum left to the receiving
-    /// stack.
+    /// receive interrupt.
     pub(crate) fn transmit(
         &mut self,
         dev: &NetDevice<Snull>,
@@ -319,7 +315,7 @@ impl Wire {
             };
         };
         let port = &mut self.ports[index];
-        let gso = buffer.gso().is_some();
+        let gso = buffer.carried.is_some();
         port.counters.tx_fragmented += u64::from(skb.is_nonlinear());
         port.counters.tx_checksummed += u64::from(!gso && skb.needs_checksum());
         port.counters.tx_super_frames += u64::from(gso);
@@ -355,21 +351,12 @@ impl Wire {
         Transmitted::Sent { tx_done, peer, rx }
     }
 
-    /// Takes `buffer` back into its owner's pool; returns the owner if its queue must be woken.
-    /// A buffer grown for a super-frame gives its room back if [`SUPER_BUFFERS_KEPT`] free
-    /// ones have theirs: idle pools stay small, whatever `pool_size`.
+    /// Takes `buffer` back into its owner's pool (a super-frame it still carries is lost
+    /// with it, freed); returns the owner if its queue must be woken.
     pub(crate) fn recycle(&mut self, mut buffer: Buffer) -> Option<ARef<NetDevice<Snull>>> {
         let owner = buffer.owner;
         buffer.data.clear();
-        buffer.gso = None;
-        let port = &mut self.ports[owner];
-        if buffer.is_super() && port.free_super_buffers >= SUPER_BUFFERS_KEPT {
-            // If even that small allocation fails, the buffer keeps its room for now.
-            if let Ok(data) = KVec::with_capacity(BUFFER_LEN, GFP_ATOMIC) {
-                buffer.data = data;
-            }
-        }
-        port.free_super_buffers += usize::from(buffer.is_super());
+        buffer.carried = None;
         // Cannot fail: the pool has room for all of its buffers.
         let _ = self.ports[owner].pool.push(buffer, GFP_ATOMIC);
         self.devices[owner]
@@ -393,19 +380,19 @@ impl Wire {
         taken
     }
 
-    /// Interface `index` is done with a received `buffer`: counts it as received (`delivered`)
-    /// or dropped, and takes it back into its pool; returns its owner if the owner's queue
-    /// must be woken.
+    /// Interface `index` is done with a received `buffer`: counts it as received (`delivered`,
+    /// a frame of that many bytes) or dropped, and takes it back into its pool; returns its
+    /// owner if the owner's queue must be woken.
     pub(crate) fn rx_done(
         &mut self,
         index: usize,
         buffer: Buffer,
-        delivered: bool,
+        delivered: Option<usize>,
     ) -> Option<ARef<NetDevice<Snull>>> {
         let stats = &mut self.ports[index].stats;
-        if delivered {
+        if let Some(len) = delivered {
             stats.rx_packets += 1;
-            stats.rx_bytes += buffer.data.len() as u64;
+            stats.rx_bytes += len as u64;
         } else {
             stats.rx_dropped += 1;
         }

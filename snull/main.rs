@@ -21,9 +21,9 @@
 //! buffers, the wire, the interrupts it raises); here are the operations the kernel calls and
 //! the interrupt handlers, which run with the wire lock dropped.
 //!
-//! Unlike the book: buffers hold full-size frames, only IPv4 is rewritten, a frame is freed
-//! exactly once, nothing sleeps in the watchdog, an error on sn1 frees sn0, and unloading
-//! while the interfaces carry traffic is safe.
+//! Unlike the book: buffers hold full-size frames (and TCP super-frames by reference), only
+//! IPv4 is rewritten, a frame is freed exactly once, nothing sleeps in the watchdog, an error
+//! on sn1 frees sn0, and unloading while the interfaces carry traffic is safe.
 
 #![deny(unsafe_code)]
 
@@ -99,9 +99,8 @@ module! {
 
 /// The accepted values of the parameters. `pool_size` is the one that sizes memory: two pools of
 /// `pool_size` buffers of [`hw::BUFFER_LEN`] bytes, and two receive queues of `2 * pool_size`
-/// entries, about 3 MiB at the most; a buffer carrying a TCP super-frame grows to
-/// [`hw::SUPER_FRAME_LEN`] bytes, at most 8 per pool while idle (and `pool_size` while all are
-/// in flight).
+/// entries, about 3 MiB at the most; a buffer carrying a TCP super-frame (by reference) holds
+/// its skb, up to [`hw::SUPER_FRAME_LEN`] bytes, until the peer takes it.
 const POOL_SIZE: core::ops::RangeInclusive<u32> = 1..=1024;
 /// `lockup`: 0 (never) or every Nth transmit.
 const LOCKUP: core::ops::RangeInclusive<u32> = 0..=i32::MAX as u32;
@@ -125,13 +124,17 @@ struct Shared {
     wire: SpinLockIrq<Wire>,
 }
 
-/// Builds a receive skb on `dev` holding the frame in `buffer`: from the NAPI cache inside a
-/// poll.
+/// The receive skb on `dev` for the frame in `buffer`: the super-frame it carries, or a new
+/// skb (from the NAPI cache inside a poll) holding a copy of its frame.
 fn rx_skb(
     dev: &NetDevice<Snull>,
     napi: Option<&NapiPoll<'_, Snull>>,
-    buffer: &Buffer,
+    buffer: &mut Buffer,
 ) -> Result<RxSkb> {
+    if let Some(skb) = buffer.take_carried() {
+        // Up whole, as GRO would have merged its segments, its checksum vouched for.
+        return Ok(skb);
+    }
     let frame = buffer.frame();
     // Two bytes of headroom align the IP header.
     let len = frame.len() + 2;
@@ -141,12 +144,8 @@ fn rx_skb(
     };
     skb.reserve(2)?;
     skb.put_slice(frame)?;
-    match buffer.gso() {
-        // A super-frame goes up whole, as GRO would have merged its segments.
-        Some(gso) => skb.set_gso(gso)?,
-        // The wire cannot corrupt a frame: don't check it.
-        None => skb.set_checksum_unnecessary(),
-    }
+    // The wire cannot corrupt a frame: don't check it.
+    skb.set_checksum_unnecessary();
     Ok(skb)
 }
 
@@ -155,7 +154,8 @@ struct Snull;
 
 impl Snull {
     /// C `snull_rx`, the receive "interrupt" on `dev` for the frames in `buffers` (at most
-    /// [`RX_BATCH`]), with the wire lock dropped: copies each into a new skb, then, under one
+    /// [`RX_BATCH`]), with the wire lock dropped: copies each into a new skb (or takes the
+    /// super-frame it carries), then, under one
     /// lock, counts them and gives the buffers back to their pools, then hands the skbs to the
     /// stack (at once from a NAPI poll, else through the backlog) and wakes the queues that
     /// waited for a buffer.
@@ -166,7 +166,7 @@ impl Snull {
         mut napi: Option<&mut NapiPoll<'_, Snull>>,
     ) {
         let mut skbs: [Option<RxSkb>; RX_BATCH] = Default::default();
-        for (buffer, skb) in buffers.iter().zip(skbs.iter_mut()) {
+        for (buffer, skb) in buffers.iter_mut().zip(skbs.iter_mut()) {
             if let Some(buffer) = buffer {
                 *skb = rx_skb(dev, napi.as_deref(), buffer).ok();
             }
@@ -179,7 +179,7 @@ impl Snull {
                 let Some(buffer) = buffer.take() else {
                     continue;
                 };
-                let delivered = skbs.get(i).is_some_and(Option::is_some);
+                let delivered = skbs.get(i).and_then(|skb| skb.as_ref()).map(RxSkb::len);
                 if let Some(owner) = wire.rx_done(dev.data().index, buffer, delivered) {
                     let owner_index = owner.data().index;
                     wake[owner_index] = Some(owner);
@@ -238,15 +238,16 @@ impl NetDeviceOps for Snull {
         Ok(())
     }
 
-    /// C `snull_tx`: the frame goes to the hardware, which copies it into a buffer with the
-    /// wire lock dropped; its interrupts are then handled with the lock dropped too.
-    fn start_xmit(skb: TxSkb, dev: &NetDevice<Self>) -> Transmit {
+    /// C `snull_tx`: the frame goes to the hardware, which loads it into a buffer (a copy, or
+    /// a super-frame by reference) with the wire lock dropped; its interrupts are then handled
+    /// with the lock dropped too.
+    fn start_xmit(mut skb: TxSkb, dev: &NetDevice<Self>) -> Transmit {
         let shared = &dev.data().shared;
         let index = dev.data().index;
         let Some(mut buffer) = shared.wire.lock().take_buffer(dev, index) else {
             return Transmit::Busy(skb);
         };
-        let loaded = buffer.load(&skb);
+        let loaded = buffer.load(&mut skb);
         let sent = shared.wire.lock().transmit(dev, index, skb, buffer, loaded);
         match sent {
             Transmitted::Dropped { wake } => {

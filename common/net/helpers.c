@@ -63,34 +63,13 @@ void ldd3_skb_set_protocol_eth(struct sk_buff *skb, struct net_device *dev)
 {
 	skb->protocol = eth_type_trans(skb, dev);
 }
-/*
- * A super-frame is a GSO skb whose checksum is left to the device (TCP sets both); its
- * checksum start, relative to data, fits the u16 that skb_partial_csum_set() takes.
- */
+/* A super-frame is a GSO skb whose checksum is left to the device (TCP sets both). */
 bool ldd3_skb_gso(const struct sk_buff *skb, struct ldd3_gso *gso)
 {
-	int start = skb_checksum_start_offset(skb);
-
-	if (!skb_is_gso(skb) || skb->ip_summed != CHECKSUM_PARTIAL || start < 0 || start > U16_MAX)
+	if (!skb_is_gso(skb) || skb->ip_summed != CHECKSUM_PARTIAL)
 		return false;
 	gso->size = skb_shinfo(skb)->gso_size;
 	gso->segs = skb_shinfo(skb)->gso_segs;
-	gso->type = skb_shinfo(skb)->gso_type;
-	gso->csum_start = start;
-	gso->csum_offset = skb->csum_offset;
-	return true;
-}
-/*
- * skb_partial_csum_set() checks that the checksum lies within the linear data, and sets
- * CHECKSUM_PARTIAL and the transport header; false (and nothing changed) if it does not.
- */
-bool ldd3_skb_set_gso(struct sk_buff *skb, const struct ldd3_gso *gso)
-{
-	if (!skb_partial_csum_set(skb, gso->csum_start, gso->csum_offset))
-		return false;
-	skb_shinfo(skb)->gso_size = gso->size;
-	skb_shinfo(skb)->gso_segs = gso->segs;
-	skb_shinfo(skb)->gso_type = gso->type;
 	return true;
 }
 /*
@@ -105,6 +84,30 @@ int ldd3_skb_copy_dev(const struct sk_buff *skb, u8 *to)
 	skb_copy_and_csum_dev(skb, to);
 	return 0;
 }
+/*
+ * A copy of a transmitted skb for a device to receive, its payload shared instead of copied,
+ * as __dev_forward_skb() passes one on (veth): pskb_copy() makes a new skb with a head of its
+ * own (the headroom and linear data copied, dataref 1) that takes references to the page
+ * fragments and the frag_list (after copying user pages sent with MSG_ZEROCOPY out,
+ * skb_orphan_frags()), with the header fields, checksum state and segmentation of the
+ * original; skb_scrub_packet() then drops what belonged to the sending side (its route,
+ * conntrack, extensions, mark and timestamp). NULL if memory is short, or if the fragments
+ * are not the CPU's to read (netmem), which the copy could not pass on.
+ */
+struct sk_buff *ldd3_skb_forward(struct sk_buff *skb)
+{
+	struct sk_buff *n;
+
+	if (!skb_frags_readable(skb))
+		return NULL;
+	n = pskb_copy(skb, GFP_ATOMIC);
+	if (!n)
+		return NULL;
+	skb_scrub_packet(n, true);
+	n->priority = 0;
+	return n;
+}
+bool ldd3_skb_is_nonlinear(const struct sk_buff *skb) { return skb_is_nonlinear(skb); }
 void ldd3_dev_kfree_skb_any(struct sk_buff *skb) { dev_kfree_skb_any(skb); }
 void ldd3_dev_consume_skb_any(struct sk_buff *skb) { dev_consume_skb_any(skb); }
 void ldd3_kfree_skb_too_small(struct sk_buff *skb)

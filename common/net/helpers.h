@@ -50,20 +50,17 @@ bool ldd3_skb_checksum_partial(const struct sk_buff *skb);
 struct sk_buff *ldd3_netdev_alloc_skb(struct net_device *dev, unsigned int len);
 void ldd3_skb_set_protocol_eth(struct sk_buff *skb, struct net_device *dev);
 /*
- * The segmentation the stack asks of a TCP super-frame (TSO), as read from a transmitted skb
- * and given to the receive skb that carries its bytes: skb_shinfo()'s gso_size, gso_segs and
- * gso_type, and the transport checksum's start (from skb->data) and offset.
+ * The segmentation the stack asks of a TCP super-frame (TSO), as read from a transmitted skb:
+ * skb_shinfo()'s gso_size and gso_segs.
  */
 struct ldd3_gso {
 	unsigned short size;
 	unsigned short segs;
-	unsigned int type;
-	unsigned short csum_start;
-	unsigned short csum_offset;
 };
 bool ldd3_skb_gso(const struct sk_buff *skb, struct ldd3_gso *gso);
-bool ldd3_skb_set_gso(struct sk_buff *skb, const struct ldd3_gso *gso);
 int ldd3_skb_copy_dev(const struct sk_buff *skb, u8 *to);
+struct sk_buff *ldd3_skb_forward(struct sk_buff *skb);
+bool ldd3_skb_is_nonlinear(const struct sk_buff *skb);
 void ldd3_dev_kfree_skb_any(struct sk_buff *skb);
 void ldd3_dev_consume_skb_any(struct sk_buff *skb);
 void ldd3_kfree_skb_too_small(struct sk_buff *skb);

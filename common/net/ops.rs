@@ -39,7 +39,9 @@ use kernel::{
 /// (`NETIF_F_HW_CSUM`: `CHECKSUM_PARTIAL` skbs, checksum start and offset given) and fragments
 /// in high memory (`NETIF_F_HIGHDMA`). They are right for every driver of common/net because
 /// a driver can only read a transmitted packet through [`TxSkb::append_to`], which copies
-/// every fragment (mapping its page) and fills the checksum in as it goes. With them the stack neither linearises an skb nor checksums it before
+/// every fragment (mapping its page) and fills the checksum in as it goes, or pass it on
+/// whole to a receiving stack, fragments and checksum state as they are
+/// ([`TxSkb::forward`]). With them the stack neither linearises an skb nor checksums it before
 /// `start_xmit` (`validate_xmit_skb`), and its segmentation in software (GSO) makes
 /// segments that share the pages of the original instead of copies.
 const COPY_OFFLOADS: b::netdev_features_t =

@@ -77,19 +77,14 @@ impl TxSkb {
 
     /// The segmentation the stack asks of this packet if it is a TCP super-frame (TSO: only
     /// on a device made with [`DeviceConfig::tso_max_size`]), up to that many bytes of
-    /// segments, each to be cut to [`Gso::segment_size`] bytes of payload. Its copy
-    /// ([`TxSkb::append_to`]) keeps the transport checksum as the stack left it, the sum of
-    /// the pseudo-header only; [`RxSkb::set_gso`] tells the receiving stack so.
+    /// segments, each to be cut to [`Gso::segment_size`] bytes of payload. Its transport
+    /// checksum is the sum of the pseudo-header only, left for the segments; its copy
+    /// ([`TxSkb::append_to`]) keeps it so, and [`TxSkb::forward`] passes it on with its
+    /// segmentation.
     ///
     /// [`DeviceConfig::tso_max_size`]: super::DeviceConfig::tso_max_size
     pub fn gso(&self) -> Option<Gso> {
-        let mut gso = Gso(b::ldd3_gso {
-            size: 0,
-            segs: 0,
-            type_: 0,
-            csum_start: 0,
-            csum_offset: 0,
-        });
+        let mut gso = Gso(b::ldd3_gso { size: 0, segs: 0 });
         // SAFETY: The skb is valid (type invariant) and its shared info and checksum fields
         // are as stable as `len` (see `Self::len`); the helper only reads them and writes
         // `gso`, a local of the right type.
@@ -146,6 +141,34 @@ impl TxSkb {
         Ok(())
     }
 
+    /// A receive buffer holding this packet, for a device to receive, made without copying
+    /// its payload (as veth passes a packet on, C `__dev_forward_skb`): a new skb with a copy of
+    /// the head (headroom, and the headers the stack put in the linear part) that takes
+    /// references to the page fragments (C `pskb_copy`), with the packet's checksum state
+    /// (`CHECKSUM_PARTIAL` stays: the receiving stack takes the checksum as good, and fills it
+    /// in if it sends the packet on) and segmentation (a super-frame goes up whole, as GRO
+    /// would have merged it), and without what belonged to the sending side: its route,
+    /// conntrack entry, mark and timestamp (C `skb_scrub_packet`). The head is the new
+    /// buffer's own ([`RxSkb::data_mut`]); the fragments' bytes stay shared with this packet,
+    /// as in a loopback, and are not reachable from Rust. This packet is left as it was, but
+    /// for fragments of user pages (`MSG_ZEROCOPY`), which are copied to kernel pages first,
+    /// as for every clone. `ENOMEM` if memory is short (or the fragments are not the CPU's to
+    /// read, netmem, which the stack does not hand to a device like these).
+    pub fn forward(&mut self) -> Result<RxSkb> {
+        // SAFETY: The skb is valid and we own our reference to it (type invariant), which is
+        // what `pskb_copy` needs: it reads the skb and takes references to its fragments, and
+        // changes it only to swap zerocopy user fragments for copies (`skb_orphan_frags`,
+        // which refuses a shared skb), as `skb_clone` does to any skb handed to a device. It
+        // allocates atomically and sleeps nowhere: right in `start_xmit`'s context. The result
+        // is NULL or a new skb that only we hold.
+        let skb = unsafe { b::ldd3_skb_forward(self.0.as_ptr()) };
+        let skb = NonNull::new(skb).ok_or(ENOMEM)?;
+        // SAFETY: A new skb that only we hold, with a head of its own (`__alloc_skb`, dataref
+        // 1) whose `skb_headlen` bytes from `data` were copied from the packet's linear part;
+        // its fragments and `frag_list` are the packet's, shared.
+        Ok(unsafe { RxSkb::from_raw(skb) })
+    }
+
     /// Frees the packet after a successful transmission (C `dev_consume_skb_any`).
     pub fn consume(self) {
         // SAFETY: We own the reference (type invariant); `dev_consume_skb_any` gives it back
@@ -162,15 +185,18 @@ impl Drop for TxSkb {
     }
 }
 
-/// A receive buffer being built by the driver ([`NetDevice::alloc_skb`], or
-/// [`NapiPoll::alloc_skb`] inside a NAPI poll), until it is handed to the stack; freed on drop
-/// (C `dev_kfree_skb_any`).
+/// A receive buffer, until it is handed to the stack: built by the driver
+/// ([`NetDevice::alloc_skb`], or [`NapiPoll::alloc_skb`] inside a NAPI poll, then
+/// [`RxSkb::put_slice`]), or made from a transmitted packet ([`TxSkb::forward`]); freed on
+/// drop (C `dev_kfree_skb_any`).
 ///
 /// # Invariants
 ///
-/// The pointer is a linear `sk_buff` from `netdev_alloc_skb` or `napi_alloc_skb` that only this
-/// value refers to (not cloned or shared); its bytes from `data` to `tail` were written through
-/// [`RxSkb::put_slice`].
+/// The pointer is an `sk_buff` that only this value refers to (not shared) with a head of its
+/// own (not cloned), whose bytes from `data` to `tail` are initialised: written through
+/// [`RxSkb::put_slice`] into a linear skb from `netdev_alloc_skb` or `napi_alloc_skb`, or
+/// copied by `pskb_copy` ([`TxSkb::forward`]). The page fragments and `frag_list` of the
+/// latter are shared with the packet it was made from, and never accessed from here.
 pub struct RxSkb(NonNull<b::sk_buff>);
 
 // SAFETY: An owned `sk_buff` may move between contexts and CPUs.
@@ -195,28 +221,60 @@ impl RxSkb {
         skb
     }
 
-    /// The bytes put in so far.
+    /// The bytes in the head (the linear part): those put in so far, or the headers of a
+    /// forwarded packet ([`TxSkb::forward`]).
     pub fn data(&self) -> &[u8] {
-        // SAFETY: `data` holds `skb_headlen` (= `len`, linear) initialised bytes, all ours
-        // (type invariant).
+        // SAFETY: From `data` the head holds `skb_headlen` initialised bytes, ours alone (type
+        // invariant); `&self` keeps them from changing.
         unsafe {
             let skb = self.0.as_ptr();
             core::slice::from_raw_parts((*skb).data, b::ldd3_skb_headlen(skb) as usize)
         }
     }
 
-    /// Free bytes after the data (C `skb_tailroom`).
+    /// The bytes in the head, to change in place (the headers of a forwarded packet, say).
+    pub fn data_mut(&mut self) -> &mut [u8] {
+        // SAFETY: As in `data`; `&mut self` makes the access exclusive, and nothing else
+        // refers to the head (type invariant: not cloned).
+        unsafe {
+            let skb = self.0.as_ptr();
+            core::slice::from_raw_parts_mut((*skb).data, b::ldd3_skb_headlen(skb) as usize)
+        }
+    }
+
+    /// The frame's length in bytes (C `skb->len`): the head and, in a forwarded packet, its
+    /// fragments.
+    pub fn len(&self) -> usize {
+        // SAFETY: The skb is valid and ours (type invariant).
+        unsafe { (*self.0.as_ptr()).len as usize }
+    }
+
+    /// Whether the frame has no bytes at all.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether some of the frame's bytes are outside the head (a forwarded packet's page
+    /// fragments): then nothing can be put in ([`RxSkb::put_slice`], [`RxSkb::reserve`]).
+    fn is_nonlinear(&self) -> bool {
+        // SAFETY: The skb is valid and ours (type invariant).
+        unsafe { b::ldd3_skb_is_nonlinear(self.0.as_ptr()) }
+    }
+
+    /// Free bytes after the data (C `skb_tailroom`): none in a nonlinear frame.
     pub fn tailroom(&self) -> usize {
-        // SAFETY: The skb is valid; `skb_tailroom` is `end - tail` of a linear skb, never
-        // negative (`tail <= end` is kept by `skb_reserve`/`skb_put` as used here).
+        // SAFETY: The skb is valid; `skb_tailroom` is 0 for a nonlinear skb and `end - tail`
+        // for a linear one, never negative (`tail <= end` is kept by `skb_reserve`/`skb_put`
+        // as used here, and by `pskb_copy`).
         let room = unsafe { b::ldd3_skb_tailroom(self.0.as_ptr()) };
         usize::try_from(room).unwrap_or(0)
     }
 
     /// Moves the start of an empty buffer `len` bytes on, as headroom (C `skb_reserve`):
-    /// `EINVAL` if data was already put in, `ENOSPC` if `len` exceeds the tailroom.
+    /// `EINVAL` if data was already put in (or the frame is nonlinear), `ENOSPC` if `len`
+    /// exceeds the tailroom.
     pub fn reserve(&mut self, len: usize) -> Result {
-        if !self.data().is_empty() {
+        if !self.data().is_empty() || self.is_nonlinear() {
             return Err(EINVAL);
         }
         if len > self.tailroom() {
@@ -229,40 +287,21 @@ impl RxSkb {
         Ok(())
     }
 
-    /// Appends `bytes` at the tail; `ENOSPC` if they do not fit in the tailroom.
+    /// Appends `bytes` at the tail; `ENOSPC` if they do not fit in the tailroom (or the frame
+    /// is nonlinear: only a head's last bytes are its tail).
     pub fn put_slice(&mut self, bytes: &[u8]) -> Result {
-        if bytes.len() > self.tailroom() {
+        if bytes.len() > self.tailroom() || self.is_nonlinear() {
             return Err(ENOSPC);
         }
         let skb = self.0.as_ptr();
-        // SAFETY: The skb is ours and linear, with room for `bytes` (so their length fits a
-        // `u32`): `skb_put` extends it (no `skb_over_panic`) and returns the `bytes.len()`
-        // bytes at the old tail, which we fill.
+        // SAFETY: The skb is ours (type invariant) and linear (just checked: `skb_put` asserts
+        // it), with room for `bytes` (so their length fits a `u32`): `skb_put` extends it (no
+        // `skb_over_panic`) and returns the `bytes.len()` bytes at the old tail, which we fill.
         unsafe {
             let dst = b::skb_put(skb, bytes.len() as u32).cast::<u8>();
             ptr::copy_nonoverlapping(bytes.as_ptr(), dst, bytes.len());
         }
         Ok(())
-    }
-
-    /// Marks the frame as the copy of a TCP super-frame that was sent with `gso` (from
-    /// [`TxSkb::gso`]): the receiving stack takes it whole, as a packet merged by GRO, with
-    /// its transport checksum the sum of the pseudo-header only (`CHECKSUM_PARTIAL`, to be
-    /// filled in if it is ever sent on). `EINVAL` (and nothing changed) if the checksum does
-    /// not lie within the bytes put in: the frame does not start as the super-frame did.
-    pub fn set_gso(&mut self, gso: &Gso) -> Result {
-        // SAFETY: The skb is ours and linear (type invariant). `skb_partial_csum_set` checks
-        // that the checksum field lies within the linear data before it changes anything;
-        // the segmentation fields are plain values of the shared info, which the stack
-        // checks against the headers before it cuts a packet (`tcp4_gso_segment` pulls and
-        // validates them, as for packets from a virtio or tun device), and only ours. (A
-        // `Gso` comes from `TxSkb::gso`, and the stack hands a device only GSO types its
-        // features cover, `skb_gso_ok`/`net_gso_ok`: `SKB_GSO_TCPV4` here.)
-        if unsafe { b::ldd3_skb_set_gso(self.0.as_ptr(), &gso.0) } {
-            Ok(())
-        } else {
-            Err(EINVAL)
-        }
     }
 
     /// Tells the stack the checksums of this frame need no checking
@@ -281,8 +320,7 @@ impl Drop for RxSkb {
 }
 
 /// How the stack wants a TCP super-frame cut into segments (TSO), read from a transmitted
-/// skb by [`TxSkb::gso`] and given to the receive skb that carries its copy by
-/// [`RxSkb::set_gso`].
+/// skb by [`TxSkb::gso`].
 #[derive(Clone, Copy)]
 pub struct Gso(b::ldd3_gso);
 
