@@ -499,6 +499,38 @@ case_rx_snull_napi() {
 	mod_unload snull
 }
 
+# tcp_check N RESULT: one write(2) on a new TCP connection through sn0 (TSO on: one super-frame),
+# all or some of its bytes taken and every byte taken received, in order, on the other end; a
+# super-frame that start_xmit dropped (no memory for the copy of its headers) was sent again.
+tcp_check() {
+	case "$2" in
+	errno=*) ;;
+	"ok "*)
+		_w=${2#ok } _w=${_w%% *}
+		assert_eq "ok $_w received=$_w intact=yes" "$2" "tcp-send with allocation $1"
+		;;
+	*) fail "tcp-send with allocation $1: $2" ;;
+	esac
+	[ "$1" = final ] && assert_eq "ok 8192 received=8192 intact=yes" "$2" "the write without a failure"
+	check_wire
+}
+
+# snull takes a TCP super-frame by reference, copying only its headers, in start_xmit (in the
+# sender's task): a failure there drops the frame (tx_super_dropped), and TCP's retransmission
+# (from a timer, where nothing is injected) brings it.
+case_tso_snull() {
+	snull_fresh
+	_drops0=$(/sbin/ethtool -S sn0 | awk '$1 == "tx_super_dropped:" { print $2 }')
+	_super0=$(/sbin/ethtool -S sn0 | awk '$1 == "tx_super_frames:" { print $2 }')
+	sweep tso-snull "ENOMEM ENOBUFS" tcp_check tcp-send 192.168.0.2 $PORT 8192
+	_drops=$(($(/sbin/ethtool -S sn0 | awk '$1 == "tx_super_dropped:" { print $2 }') - _drops0))
+	_super=$(($(/sbin/ethtool -S sn0 | awk '$1 == "tx_super_frames:" { print $2 }') - _super0))
+	echo "tso-snull: $_super super-frames sent, $_drops dropped by sn0's start_xmit and sent again"
+	[ "$_super" -gt 0 ] || fail "no super-frames: the write did not go out in one"
+	[ "$_drops" -gt 0 ] || fail "no failure hit the copy of a super-frame's headers"
+	mod_unload snull
+}
+
 # --- main -----------------------------------------------------------------------------------------
 
 if ! fi_setup; then
@@ -523,6 +555,7 @@ test_case mmap-scullp0 case_mmap_scullp
 test_case fault-scullp0 case_fault_scullp
 test_case tx-snull case_tx_snull
 test_case rx-snull-napi case_rx_snull_napi
+test_case tso-snull case_tso_snull
 
 fi_restore
 for m in scull scullp snull; do

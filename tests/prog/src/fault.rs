@@ -9,7 +9,8 @@
 
 use crate::sys::{self, Error, Fd, Res};
 use crate::{data, do_ioctl, errno, int, out, usage_err, want_args};
-use std::net::{SocketAddrV4, UdpSocket};
+use std::io::{Read, Write};
+use std::net::{SocketAddrV4, TcpListener, TcpStream, UdpSocket};
 use std::time::Duration;
 
 pub const NTH_USAGE: &str = "nth N OP ARGS...\n\
@@ -29,6 +30,9 @@ pub const NTH_USAGE: &str = "nth N OP ARGS...\n\
      \t                       then compare every byte with pread(2)     -> ok LEN | sigbus\n\
      \t  send ADDR PORT SIZE  bind a UDP receiver on PORT, one sendto(2) of SIZE bytes to\n\
      \t                       ADDR:PORT, wait <= 2 s for it        -> ok SIZE received=yes|no\n\
+     \t  tcp-send ADDR PORT SIZE  listen on PORT, connect to ADDR:PORT and accept (not\n\
+     \t                       armed), one write(2) of SIZE bytes, then read them on the\n\
+     \t                       accepted side for <= 5 s -> ok SIZE received=N intact=yes|no\n\
      \t`nth N --task PID send ...` arms that task's fail-nth instead (e.g. a NAPI thread),\n\
      \tand reads it back after waiting for the datagram.";
 
@@ -263,6 +267,56 @@ fn nth_send(n: u64, task: Option<i64>, args: &[String]) -> Res<i32> {
     Ok(0)
 }
 
+/// `tcp-send ADDR PORT SIZE`: one write(2) on a new TCP connection, armed; then whatever it
+/// took is read back on the other end (TCP sends again what a device dropped) and compared.
+fn nth_tcp_send(n: u64, args: &[String]) -> Res<i32> {
+    want_args(args, 3, 3, NTH_USAGE)?;
+    let addr: std::net::Ipv4Addr = args[0]
+        .parse()
+        .map_err(|_| Error::Usage(format!("not an IPv4 address: {:?}", args[0])))?;
+    let port = int(&args[1])? as u16;
+    let size = int(&args[2])? as usize;
+    let sock_err = |what: &str, e: std::io::Error| Error::Sys {
+        what: what.into(),
+        errno: e.raw_os_error().unwrap_or(0),
+    };
+    pin_to_cpu0()?;
+    // std sets SO_REUSEADDR: the connections of earlier runs in TIME_WAIT do not hold the port.
+    let listener = TcpListener::bind(("0.0.0.0", port)).map_err(|e| sock_err("bind", e))?;
+    let mut tx = TcpStream::connect(SocketAddrV4::new(addr, port))
+        .map_err(|e| sock_err("connect", e))?;
+    let (mut rx, _) = listener.accept().map_err(|e| sock_err("accept", e))?;
+    rx.set_read_timeout(Some(Duration::from_secs(5)))
+        .map_err(|e| sock_err("SO_RCVTIMEO", e))?;
+    let buf: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+    let nth = FailNth::open(None)?;
+    nth.set(n)?;
+    let sent = tx.write(&buf);
+    let injected = nth.finish()?;
+    let res = match sent {
+        Ok(m) => {
+            let mut got = vec![0u8; m];
+            let mut have = 0;
+            while have < m {
+                match rx.read(&mut got[have..]) {
+                    Ok(0) | Err(_) => break,
+                    Ok(k) => have += k,
+                }
+            }
+            let intact = got[..have] == buf[..have];
+            format!(
+                "ok {} received={} intact={}",
+                m,
+                have,
+                if intact { "yes" } else { "no" }
+            )
+        }
+        Err(e) => format!("errno={}", errno::name(e.raw_os_error().unwrap_or(0))),
+    };
+    report(injected, res);
+    Ok(0)
+}
+
 /// Runs this thread on CPU 0 only, so that per-CPU caches look the same from call to call.
 fn pin_to_cpu0() -> Res<()> {
     // SAFETY: an all-zero `cpu_set_t` is the empty set; CPU_SET stays inside it (CPU 0).
@@ -368,6 +422,7 @@ pub fn cmd_nth(args: &[String]) -> Res<i32> {
             return nth_fault(n, &rest[0], int(&rest[1])? as usize);
         }
         "send" => return nth_send(n, task, rest),
+        "tcp-send" => return nth_tcp_send(n, rest),
         _ => return usage_err(format!("unknown nth op {:?}", op)),
     };
     report(injected, res);
