@@ -283,8 +283,8 @@ fn nth_tcp_send(n: u64, args: &[String]) -> Res<i32> {
     pin_to_cpu0()?;
     // std sets SO_REUSEADDR: the connections of earlier runs in TIME_WAIT do not hold the port.
     let listener = TcpListener::bind(("0.0.0.0", port)).map_err(|e| sock_err("bind", e))?;
-    let mut tx = TcpStream::connect(SocketAddrV4::new(addr, port))
-        .map_err(|e| sock_err("connect", e))?;
+    let mut tx =
+        TcpStream::connect(SocketAddrV4::new(addr, port)).map_err(|e| sock_err("connect", e))?;
     let (mut rx, _) = listener.accept().map_err(|e| sock_err("accept", e))?;
     rx.set_read_timeout(Some(Duration::from_secs(5)))
         .map_err(|e| sock_err("SO_RCVTIMEO", e))?;
