@@ -3,10 +3,10 @@
 //! The simulated hardware of snull (LDD3's `snull_hw_tx` and the device's registers): a pool of
 //! transmit buffers per interface, the wire between the two, and the interrupts it raises.
 //!
-//! Everything here but the loading of a frame into a buffer ([`Buffer::load`]) runs under the
-//! wire lock and calls nothing of the network stack but the queue flow control (and
-//! `dev_kfree_skb_any`, for a super-frame lost with its buffer). What must happen with the
-//! lock dropped (freeing a sent frame, handing a received one to the stack, scheduling a poll,
+//! Everything here runs under the wire lock, and calls nothing of the network stack but the
+//! queue flow control and, in [`Buffer::load`], the copy of a frame (at most [`BUFFER_LEN`]
+//! bytes) or of a super-frame's headers (and `dev_kfree_skb_any`, for a super-frame lost with
+//! its buffer): bounded work that takes no lock. What must happen with the lock dropped (freeing a sent frame, handing a received one to the stack, scheduling a poll,
 //! waking a queue) comes back to the driver as a value: [`Transmitted`], [`RxInterrupt`], the
 //! devices to wake.
 
@@ -105,8 +105,7 @@ impl Buffer {
     }
 
     /// The "hardware" takes `skb` into this empty buffer (C `snull_hw_tx`) and flips the
-    /// addresses (see `packet.rs`). Runs with the wire lock dropped: the buffer is out of the
-    /// pool, the driver's own.
+    /// addresses (see `packet.rs`).
     ///
     /// A frame is copied (the `memcpy` of the book), however fragmented, and the checksum the
     /// stack left to the device is computed on the way, as rtl8139 does. A TCP super-frame,
@@ -276,10 +275,27 @@ pub(crate) struct Wire {
 }
 
 impl Wire {
+    /// C `snull_hw_tx`: interface `index` sends `skb` to its peer: takes a buffer from its
+    /// pool, loads the frame into it ([`Buffer::load`]) and puts it on the wire
+    /// ([`Wire::transmit`]), all under one hold of the wire lock. Gives `skb` back if the pool
+    /// is empty (the queue is stopped then).
+    pub(crate) fn send(
+        &mut self,
+        dev: &NetDevice<Snull>,
+        index: usize,
+        mut skb: TxSkb,
+    ) -> Result<Transmitted, TxSkb> {
+        let Some(mut buffer) = self.take_buffer(dev, index) else {
+            return Err(skb);
+        };
+        let loaded = buffer.load(&mut skb);
+        Ok(self.transmit(dev, index, skb, buffer, loaded))
+    }
+
     /// C `snull_get_tx_buffer`: a free buffer of interface `index`, for [`Buffer::load`];
     /// stops `dev`'s queue when it was the last one, or (`None`) when there is none, which
     /// cannot happen while the queue is stopped on the last buffer.
-    pub(crate) fn take_buffer(&mut self, dev: &NetDevice<Snull>, index: usize) -> Option<Buffer> {
+    fn take_buffer(&mut self, dev: &NetDevice<Snull>, index: usize) -> Option<Buffer> {
         let port = &mut self.ports[index];
         let Some(buffer) = port.pool.pop() else {
             dev.stop_queue();
@@ -296,7 +312,7 @@ impl Wire {
     /// `buffer` (`loaded` says how that went) on the wire to the peer, raising the
     /// transmit-done interrupt (stopping `dev`'s queue if `lockup` loses it) and the peer's
     /// receive interrupt.
-    pub(crate) fn transmit(
+    fn transmit(
         &mut self,
         dev: &NetDevice<Snull>,
         index: usize,

@@ -239,16 +239,15 @@ impl NetDeviceOps for Snull {
     }
 
     /// C `snull_tx`: the frame goes to the hardware, which loads it into a buffer (a copy, or
-    /// a super-frame by reference) with the wire lock dropped; its interrupts are then handled
-    /// with the lock dropped too.
-    fn start_xmit(mut skb: TxSkb, dev: &NetDevice<Self>) -> Transmit {
+    /// a super-frame by reference) and puts it on the wire under one hold of the wire lock; its
+    /// interrupts are then handled with the lock dropped.
+    fn start_xmit(skb: TxSkb, dev: &NetDevice<Self>) -> Transmit {
         let shared = &dev.data().shared;
         let index = dev.data().index;
-        let Some(mut buffer) = shared.wire.lock().take_buffer(dev, index) else {
-            return Transmit::Busy(skb);
+        let sent = match shared.wire.lock().send(dev, index, skb) {
+            Ok(sent) => sent,
+            Err(skb) => return Transmit::Busy(skb),
         };
-        let loaded = buffer.load(&mut skb);
-        let sent = shared.wire.lock().transmit(dev, index, skb, buffer, loaded);
         match sent {
             Transmitted::Dropped { wake } => {
                 if let Some(owner) = wake {
