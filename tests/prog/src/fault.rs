@@ -221,18 +221,26 @@ fn nth_fault(n: u64, dev: &str, len: usize) -> Res<i32> {
     Ok(0)
 }
 
-/// `send ADDR PORT SIZE`: one datagram, armed on this thread or on `task`.
-fn nth_send(n: u64, task: Option<i64>, args: &[String]) -> Res<i32> {
+/// The `ADDR PORT SIZE` of `send` and `tcp-send`.
+fn addr_port_size(args: &[String]) -> Res<(std::net::Ipv4Addr, u16, usize)> {
     want_args(args, 3, 3, NTH_USAGE)?;
-    let addr: std::net::Ipv4Addr = args[0]
+    let addr = args[0]
         .parse()
         .map_err(|_| Error::Usage(format!("not an IPv4 address: {:?}", args[0])))?;
-    let port = int(&args[1])? as u16;
-    let size = int(&args[2])? as usize;
-    let sock_err = |what: &str, e: std::io::Error| Error::Sys {
+    Ok((addr, int(&args[1])? as u16, int(&args[2])? as usize))
+}
+
+/// A socket call's error, with its errno.
+fn sock_err(what: &str, e: std::io::Error) -> Error {
+    Error::Sys {
         what: what.into(),
         errno: e.raw_os_error().unwrap_or(0),
-    };
+    }
+}
+
+/// `send ADDR PORT SIZE`: one datagram, armed on this thread or on `task`.
+fn nth_send(n: u64, task: Option<i64>, args: &[String]) -> Res<i32> {
+    let (addr, port, size) = addr_port_size(args)?;
     let rx = UdpSocket::bind(("0.0.0.0", port)).map_err(|e| sock_err("bind receiver", e))?;
     rx.set_read_timeout(Some(Duration::from_secs(2)))
         .map_err(|e| sock_err("SO_RCVTIMEO", e))?;
@@ -270,16 +278,7 @@ fn nth_send(n: u64, task: Option<i64>, args: &[String]) -> Res<i32> {
 /// `tcp-send ADDR PORT SIZE`: one write(2) on a new TCP connection, armed; then whatever it
 /// took is read back on the other end (TCP sends again what a device dropped) and compared.
 fn nth_tcp_send(n: u64, args: &[String]) -> Res<i32> {
-    want_args(args, 3, 3, NTH_USAGE)?;
-    let addr: std::net::Ipv4Addr = args[0]
-        .parse()
-        .map_err(|_| Error::Usage(format!("not an IPv4 address: {:?}", args[0])))?;
-    let port = int(&args[1])? as u16;
-    let size = int(&args[2])? as usize;
-    let sock_err = |what: &str, e: std::io::Error| Error::Sys {
-        what: what.into(),
-        errno: e.raw_os_error().unwrap_or(0),
-    };
+    let (addr, port, size) = addr_port_size(args)?;
     pin_to_cpu0()?;
     // std sets SO_REUSEADDR: the connections of earlier runs in TIME_WAIT do not hold the port.
     let listener = TcpListener::bind(("0.0.0.0", port)).map_err(|e| sock_err("bind", e))?;
