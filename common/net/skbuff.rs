@@ -159,8 +159,9 @@ impl TxSkb {
         // what `pskb_copy` needs: it reads the skb and takes references to its fragments, and
         // changes it only to swap zerocopy user fragments for copies (`skb_orphan_frags`,
         // which refuses a shared skb), as `skb_clone` does to any skb handed to a device. It
-        // allocates atomically and sleeps nowhere: right in `start_xmit`'s context. The result
-        // is NULL or a new skb that only we hold.
+        // allocates with GFP_ATOMIC, takes no lock of the stack and sleeps nowhere, so it may
+        // run in `start_xmit`'s context, also with interrupts off (under a driver's spinlock).
+        // The result is NULL or a new skb that only we hold.
         let skb = unsafe { b::ldd3_skb_forward(self.0.as_ptr()) };
         let skb = NonNull::new(skb).ok_or(ENOMEM)?;
         // SAFETY: A new skb that only we hold, with a head of its own (`__alloc_skb`, dataref
