@@ -12,7 +12,7 @@
 #
 # Sizes, from the environment or the kernel command line (make bench passes BENCH_ROUNDS):
 #   ldd3.bench_rounds= (7)  ldd3.bench_mb= (32: MiB per read/write figure)
-#   ldd3.bench_pkts= (200000)  ldd3.bench_tcp_s= (2)  ldd3.bench_map_mb= (64)
+#   ldd3.bench_pkts= (200000)  ldd3.bench_tcp_s= (6)  ldd3.bench_map_mb= (64)
 #   ldd3.bench_only=scull,scullp,snull (the groups to run)  ldd3.bench_napi=0|1 (snull)
 #   ldd3.bench_profile=0|1 (make bench PROFILE=1: after the rounds, each group that has a
 #   `<group>_profile_round` runs its rows once more under perf, rust then C)
@@ -39,7 +39,7 @@ done
 BENCH_ROUNDS=${BENCH_ROUNDS:-7}
 BENCH_MB=${BENCH_MB:-32}
 BENCH_PKTS=${BENCH_PKTS:-200000}
-BENCH_TCP_S=${BENCH_TCP_S:-2}
+BENCH_TCP_S=${BENCH_TCP_S:-6}
 MAP_MB=${MAP_MB:-64}
 BENCH_ONLY=${BENCH_ONLY:-scull,scullp,snull}
 SNULL_NAPI=${SNULL_NAPI:-0}
