@@ -6,9 +6,10 @@
 //! Everything here runs under the wire lock, and calls nothing of the network stack but the
 //! queue flow control and, in [`Buffer::load`], the copy of a frame (at most [`BUFFER_LEN`]
 //! bytes) or of a super-frame's headers (and `dev_kfree_skb_any`, for a super-frame lost with
-//! its buffer): bounded work that takes no lock. What must happen with the lock dropped (freeing a sent frame, handing a received one to the stack, scheduling a poll,
-//! waking a queue) comes back to the driver as a value: [`Transmitted`], [`RxInterrupt`], the
-//! devices to wake.
+//! its buffer): bounded work that takes no lock. What must happen with the lock dropped
+//! (freeing a sent frame, handing a received one to the stack, scheduling a poll, waking a
+//! queue) comes back to the driver as a value: [`Transmitted`], [`RxInterrupt`], the devices
+//! to wake.
 
 use super::{
     packet,
@@ -118,7 +119,7 @@ impl Buffer {
     /// taken.
     pub(crate) fn load(&mut self, skb: &mut TxSkb) -> Result {
         let len = skb.len();
-        let is_super = skb.gso().is_some();
+        let is_super = skb.is_super_frame();
         let max_len = if is_super {
             SUPER_FRAME_LEN
         } else {

@@ -55,11 +55,11 @@ pub struct DeviceConfig {
     /// Transmit watchdog: `tx_timeout` runs when a stopped queue stays stopped this long.
     pub watchdog_jiffies: Option<u32>,
     /// TCP segmentation offload (`NETIF_F_TSO`, on and toggleable with `ethtool -K`): the
-    /// stack may hand over TCP super-frames ([`TxSkb::gso`]) of up to this many bytes (at
+    /// stack may hand over TCP super-frames ([`TxSkb::is_super_frame`]) of up to this many bytes (at
     /// most `GSO_MAX_SIZE`) instead of segmenting them itself. For a driver whose transmit
     /// path takes frames of that length.
     ///
-    /// [`TxSkb::gso`]: super::TxSkb::gso
+    /// [`TxSkb::is_super_frame`]: super::TxSkb::is_super_frame
     pub tso_max_size: Option<u32>,
 }
 

@@ -64,13 +64,9 @@ void ldd3_skb_set_protocol_eth(struct sk_buff *skb, struct net_device *dev)
 	skb->protocol = eth_type_trans(skb, dev);
 }
 /* A super-frame is a GSO skb whose checksum is left to the device (TCP sets both). */
-bool ldd3_skb_gso(const struct sk_buff *skb, struct ldd3_gso *gso)
+bool ldd3_skb_is_super_frame(const struct sk_buff *skb)
 {
-	if (!skb_is_gso(skb) || skb->ip_summed != CHECKSUM_PARTIAL)
-		return false;
-	gso->size = skb_shinfo(skb)->gso_size;
-	gso->segs = skb_shinfo(skb)->gso_segs;
-	return true;
+	return skb_is_gso(skb) && skb->ip_summed == CHECKSUM_PARTIAL;
 }
 /*
  * The copy a device makes of a transmitted skb: skb_copy_and_csum_dev(), which fills in a

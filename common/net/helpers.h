@@ -49,15 +49,7 @@ void ldd3_skb_checksum_unnecessary(struct sk_buff *skb);
 bool ldd3_skb_checksum_partial(const struct sk_buff *skb);
 struct sk_buff *ldd3_netdev_alloc_skb(struct net_device *dev, unsigned int len);
 void ldd3_skb_set_protocol_eth(struct sk_buff *skb, struct net_device *dev);
-/*
- * The segmentation the stack asks of a TCP super-frame (TSO), as read from a transmitted skb:
- * skb_shinfo()'s gso_size and gso_segs.
- */
-struct ldd3_gso {
-	unsigned short size;
-	unsigned short segs;
-};
-bool ldd3_skb_gso(const struct sk_buff *skb, struct ldd3_gso *gso);
+bool ldd3_skb_is_super_frame(const struct sk_buff *skb);
 int ldd3_skb_copy_dev(const struct sk_buff *skb, u8 *to);
 struct sk_buff *ldd3_skb_forward(struct sk_buff *skb);
 bool ldd3_skb_is_nonlinear(const struct sk_buff *skb);

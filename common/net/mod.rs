@@ -33,7 +33,6 @@ pub use ops::{
     Transmit, //
 };
 pub use skbuff::{
-    Gso,
     RxSkb,
     SkBuffRef,
     TxSkb, //

@@ -75,27 +75,24 @@ impl TxSkb {
         unsafe { b::ldd3_skb_checksum_partial(self.0.as_ptr()) }
     }
 
-    /// The segmentation the stack asks of this packet if it is a TCP super-frame (TSO: only
-    /// on a device made with [`DeviceConfig::tso_max_size`]), up to that many bytes of
-    /// segments, each to be cut to [`Gso::segment_size`] bytes of payload. Its transport
-    /// checksum is the sum of the pseudo-header only, left for the segments; its copy
-    /// ([`TxSkb::append_to`]) keeps it so, and [`TxSkb::forward`] passes it on with its
-    /// segmentation.
+    /// Whether the packet is a TCP super-frame (TSO: only on a device made with
+    /// [`DeviceConfig::tso_max_size`]) that the stack asks to be cut into segments of its
+    /// MSS, up to that many bytes of them. Its transport checksum is the sum of the
+    /// pseudo-header only, left for the segments; its copy ([`TxSkb::append_to`]) keeps it
+    /// so, and [`TxSkb::forward`] passes it on with its segmentation.
     ///
     /// [`DeviceConfig::tso_max_size`]: super::DeviceConfig::tso_max_size
-    pub fn gso(&self) -> Option<Gso> {
-        let mut gso = Gso(b::ldd3_gso { size: 0, segs: 0 });
+    pub fn is_super_frame(&self) -> bool {
         // SAFETY: The skb is valid (type invariant) and its shared info and checksum fields
-        // are as stable as `len` (see `Self::len`); the helper only reads them and writes
-        // `gso`, a local of the right type.
-        unsafe { b::ldd3_skb_gso(self.0.as_ptr(), &mut gso.0) }.then_some(gso)
+        // are as stable as `len` (see `Self::len`); the helper only reads them.
+        unsafe { b::ldd3_skb_is_super_frame(self.0.as_ptr()) }
     }
 
     /// Appends the whole packet, linear or not, to `dst`, into the vector's spare capacity (no
     /// allocation, no zeroing first), and, if the stack left its transport checksum to the
     /// device (`CHECKSUM_PARTIAL`), computes it on the way and stores it in the copy (C
     /// `skb_copy_and_csum_dev`, as rtl8139 does); the skb itself is not changed. A super-frame
-    /// ([`TxSkb::gso`]) is copied as it is (C `skb_copy_bits`), its checksum left to whoever
+    /// ([`TxSkb::is_super_frame`]) is copied as it is (C `skb_copy_bits`), its checksum left to whoever
     /// cuts it into segments. `EMSGSIZE` (and `dst` unchanged) if fewer than [`TxSkb::len`]
     /// bytes of capacity are spare; `EFAULT` (and `dst` unchanged) for a super-frame whose
     /// fragments the CPU may not read (`skb_frags_readable`).
@@ -317,23 +314,6 @@ impl Drop for RxSkb {
     fn drop(&mut self) {
         // SAFETY: The buffer is ours; `dev_kfree_skb_any` works in any context.
         unsafe { b::ldd3_dev_kfree_skb_any(self.0.as_ptr()) };
-    }
-}
-
-/// How the stack wants a TCP super-frame cut into segments (TSO), read from a transmitted
-/// skb by [`TxSkb::gso`].
-#[derive(Clone, Copy)]
-pub struct Gso(b::ldd3_gso);
-
-impl Gso {
-    /// The payload bytes of each segment (C `gso_size`): the connection's MSS.
-    pub fn segment_size(&self) -> u16 {
-        self.0.size
-    }
-
-    /// The number of segments (C `gso_segs`).
-    pub fn segments(&self) -> u16 {
-        self.0.segs
     }
 }
 
