@@ -155,10 +155,9 @@ struct Snull;
 impl Snull {
     /// C `snull_rx`, the receive "interrupt" on `dev` for the frames in `buffers` (at most
     /// [`RX_BATCH`]), with the wire lock dropped: copies each into a new skb (or takes the
-    /// super-frame it carries), then, under one
-    /// lock, counts them and gives the buffers back to their pools, then hands the skbs to the
-    /// stack (at once from a NAPI poll, else through the backlog) and wakes the queues that
-    /// waited for a buffer.
+    /// super-frame it carries), then, under one lock, counts them and gives the buffers back
+    /// to their pools, then hands the skbs to the stack (at once from a NAPI poll, else
+    /// through the backlog) and wakes the queues that waited for a buffer.
     fn rx(
         shared: &Shared,
         dev: &NetDevice<Snull>,

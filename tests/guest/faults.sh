@@ -520,11 +520,11 @@ tcp_check() {
 # (from a timer, where nothing is injected) brings it.
 case_tso_snull() {
 	snull_fresh
-	_drops0=$(/sbin/ethtool -S sn0 | awk '$1 == "tx_super_dropped:" { print $2 }')
-	_super0=$(/sbin/ethtool -S sn0 | awk '$1 == "tx_super_frames:" { print $2 }')
+	_drops0=$(estat sn0 tx_super_dropped)
+	_super0=$(estat sn0 tx_super_frames)
 	sweep tso-snull "ENOMEM ENOBUFS" tcp_check tcp-send 192.168.0.2 $PORT 8192
-	_drops=$(($(/sbin/ethtool -S sn0 | awk '$1 == "tx_super_dropped:" { print $2 }') - _drops0))
-	_super=$(($(/sbin/ethtool -S sn0 | awk '$1 == "tx_super_frames:" { print $2 }') - _super0))
+	_drops=$(($(estat sn0 tx_super_dropped) - _drops0))
+	_super=$(($(estat sn0 tx_super_frames) - _super0))
 	echo "tso-snull: $_super super-frames sent, $_drops dropped by sn0's start_xmit and sent again"
 	[ "$_super" -gt 0 ] || fail "no super-frames: the write did not go out in one"
 	[ "$_drops" -gt 0 ] || fail "no failure hit the copy of a super-frame's headers"

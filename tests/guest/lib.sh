@@ -58,6 +58,13 @@ fail() {
 	exit 1
 }
 
+# estat DEV NAME: the `ethtool -S` counter NAME of network device DEV.
+estat() {
+	_v=$(/sbin/ethtool -S "$1" | awk -v n="$2:" '$1 == n { print $2 }')
+	[ -n "$_v" ] || fail "ethtool -S $1 has no $2"
+	echo "$_v"
+}
+
 skip() {
 	printf '%s\n' "$*" >"$T_TMP/skip"
 	printf 'SKIP: %s\n' "$*" >&2

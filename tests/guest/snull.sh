@@ -16,12 +16,6 @@ stat_of() { # DEV NAME
 	cat "/sys/class/net/$1/statistics/$2"
 }
 
-# ethtool -S DEV counter NAME
-estat() {
-	_v=$($ETHTOOL -S "$1" | awk -v n="$2:" '$1 == n { print $2 }')
-	[ -n "$_v" ] || fail "ethtool -S $1 has no $2"
-	echo "$_v"
-}
 
 fresh() { # [PARAM=VALUE...]: (re)load snull
 	if mod_loaded snull; then mod_unload snull; fi
