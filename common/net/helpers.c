@@ -84,7 +84,8 @@ int ldd3_skb_copy_dev(const struct sk_buff *skb, u8 *to)
  * A copy of a transmitted skb for a device to receive, its payload shared instead of copied,
  * as __dev_forward_skb() passes one on (veth): pskb_copy() makes a new skb with a head of its
  * own (the headroom and linear data copied, dataref 1) that takes references to the page
- * fragments and the frag_list (after copying user pages sent with MSG_ZEROCOPY out,
+ * fragments and the frag_list (user pages sent with MSG_ZEROCOPY too, with their completion
+ * notice, skb_zerocopy_clone(); zerocopy pages that may not be held are copied out first,
  * skb_orphan_frags()), with the header fields, checksum state and segmentation of the
  * original; skb_scrub_packet() then drops what belonged to the sending side (its route,
  * conntrack, extensions, mark and timestamp). NULL if memory is short, or if the fragments

@@ -147,15 +147,18 @@ impl TxSkb {
     /// would have merged it), and without what belonged to the sending side: its route,
     /// conntrack entry, mark and timestamp (C `skb_scrub_packet`). The head is the new
     /// buffer's own ([`RxSkb::data_mut`]); the fragments' bytes stay shared with this packet,
-    /// as in a loopback, and are not reachable from Rust. This packet is left as it was, but
-    /// for fragments of user pages (`MSG_ZEROCOPY`), which are copied to kernel pages first,
-    /// as for every clone. `ENOMEM` if memory is short (or the fragments are not the CPU's to
+    /// as in a loopback, and are not reachable from Rust (user pages sent with `MSG_ZEROCOPY`
+    /// too, their completion then waiting for the new buffer). This packet is left as it was,
+    /// but for zerocopy fragments that may not be held, which are copied to kernel pages
+    /// first, as for every clone (C `skb_orphan_frags`). `ENOMEM` if memory is short (or the fragments are not the CPU's to
     /// read, netmem, which the stack does not hand to a device like these).
     pub fn forward(&mut self) -> Result<RxSkb> {
         // SAFETY: The skb is valid and we own our reference to it (type invariant), which is
-        // what `pskb_copy` needs: it reads the skb and takes references to its fragments, and
-        // changes it only to swap zerocopy user fragments for copies (`skb_orphan_frags`,
-        // which refuses a shared skb), as `skb_clone` does to any skb handed to a device. It
+        // what `pskb_copy` needs: it reads the skb and takes references to its fragments (and
+        // to a zerocopy completion, `skb_zerocopy_clone`), and changes it only to swap
+        // zerocopy fragments that may not be held for copies (`skb_orphan_frags` ->
+        // `skb_copy_ubufs`, which refuses a shared skb and first gives ours a head of its own,
+        // `skb_unclone`), as `skb_clone` does to any skb handed to a device. It
         // allocates with GFP_ATOMIC, takes no lock of the stack and sleeps nowhere, so it may
         // run in `start_xmit`'s context, also with interrupts off (under a driver's spinlock).
         // The result is NULL or a new skb that only we hold.
