@@ -90,6 +90,19 @@ impl<T: NetDeviceOps> PrivArea<T> {
     }
 }
 
+/// The private area of `dev` (C `netdev_priv`), which [`Registration::new`] asked
+/// `alloc_netdev_mqs` to size for a `PrivArea<T>`.
+///
+/// # Safety
+///
+/// `dev` is a valid `net_device`.
+unsafe fn priv_area<T: NetDeviceOps>(dev: *mut b::net_device) -> *mut PrivArea<T> {
+    // SAFETY: `dev` is valid (the caller's promise). In 7.3 `netdev_priv(dev)` is `dev->priv`,
+    // the flexible array member that ends the device (include/linux/netdevice.h); its address
+    // is taken without making a reference.
+    unsafe { (&raw mut (*dev).priv_).cast() }
+}
+
 /// A network device whose private data is `T::Data`, as the kernel hands it to the
 /// operations.
 ///
@@ -140,9 +153,10 @@ impl<T: NetDeviceOps> NetDevice<T> {
     }
 
     fn area(&self) -> &PrivArea<T> {
-        // SAFETY: By the type invariant the private area is an initialised `PrivArea<T>`;
-        // only its `Opaque` NAPI field is ever written through C while it is shared.
-        unsafe { &*b::ldd3_netdev_priv(self.as_raw()).cast::<PrivArea<T>>() }
+        // SAFETY: The device is valid. By the type invariant its private area is an
+        // initialised `PrivArea<T>`; only its `Opaque` NAPI field is ever written through C
+        // while it is shared.
+        unsafe { &*priv_area(self.as_raw()) }
     }
 
     /// The driver's private data.
@@ -486,7 +500,7 @@ impl<T: NetDeviceOps> Registration<T> {
         let raw = dev.as_ptr();
         // SAFETY: `raw` is a new device; `netdev_priv` is its private area, of the size we
         // asked for.
-        let area = unsafe { b::ldd3_netdev_priv(raw) }.cast::<PrivArea<T>>();
+        let area = unsafe { priv_area::<T>(raw) };
         // SAFETY: `raw` is a new, unregistered device that only this function can reach; its
         // private area `area` is memory of the size of `PrivArea<T>`, aligned enough (the
         // assertion above), holding nothing yet: valid to initialise. It does not move until
@@ -558,7 +572,7 @@ impl<T: NetDeviceOps> Drop for Registration<T> {
         // (which also deletes NAPI).
         unsafe {
             b::unregister_netdev(raw);
-            ptr::drop_in_place(b::ldd3_netdev_priv(raw).cast::<PrivArea<T>>());
+            ptr::drop_in_place(priv_area::<T>(raw));
             b::free_netdev(raw);
         }
     }

@@ -14,7 +14,6 @@ netdev_tx_t ldd3_start_xmit(struct sk_buff *skb, struct net_device *dev)
 	return (netdev_tx_t)head->start_xmit(skb, dev);
 }
 
-void *ldd3_netdev_priv(const struct net_device *dev) { return netdev_priv(dev); }
 void ldd3_dev_hold(struct net_device *dev) { dev_hold(dev); }
 void ldd3_dev_put(struct net_device *dev) { dev_put(dev); }
 void ldd3_netif_start_queue(struct net_device *dev) { netif_start_queue(dev); }
@@ -46,10 +45,6 @@ void ldd3_napi_gro_receive(struct napi_struct *napi, struct sk_buff *skb)
 {
 	napi_gro_receive(napi, skb);
 }
-unsigned int ldd3_skb_headlen(const struct sk_buff *skb) { return skb_headlen(skb); }
-unsigned int ldd3_skb_headroom(const struct sk_buff *skb) { return skb_headroom(skb); }
-int ldd3_skb_tailroom(const struct sk_buff *skb) { return skb_tailroom(skb); }
-void ldd3_skb_reserve(struct sk_buff *skb, int len) { skb_reserve(skb, len); }
 void ldd3_skb_checksum_unnecessary(struct sk_buff *skb) { skb->ip_summed = CHECKSUM_UNNECESSARY; }
 bool ldd3_skb_checksum_partial(const struct sk_buff *skb)
 {
@@ -104,7 +99,6 @@ struct sk_buff *ldd3_skb_forward(struct sk_buff *skb)
 	n->priority = 0;
 	return n;
 }
-bool ldd3_skb_is_nonlinear(const struct sk_buff *skb) { return skb_is_nonlinear(skb); }
 void ldd3_dev_kfree_skb_any(struct sk_buff *skb) { dev_kfree_skb_any(skb); }
 void ldd3_dev_consume_skb_any(struct sk_buff *skb) { dev_consume_skb_any(skb); }
 void ldd3_kfree_skb_too_small(struct sk_buff *skb)

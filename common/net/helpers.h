@@ -26,7 +26,6 @@ struct ldd3_priv_head {
 };
 netdev_tx_t ldd3_start_xmit(struct sk_buff *skb, struct net_device *dev);
 
-void *ldd3_netdev_priv(const struct net_device *dev);
 void ldd3_dev_hold(struct net_device *dev);
 void ldd3_dev_put(struct net_device *dev);
 void ldd3_netif_start_queue(struct net_device *dev);
@@ -41,10 +40,6 @@ void ldd3_netif_napi_add(struct net_device *dev, struct napi_struct *napi,
 			 int (*poll)(struct napi_struct *, int), int weight);
 bool ldd3_napi_schedule(struct napi_struct *napi);
 void ldd3_napi_gro_receive(struct napi_struct *napi, struct sk_buff *skb);
-unsigned int ldd3_skb_headlen(const struct sk_buff *skb);
-unsigned int ldd3_skb_headroom(const struct sk_buff *skb);
-int ldd3_skb_tailroom(const struct sk_buff *skb);
-void ldd3_skb_reserve(struct sk_buff *skb, int len);
 void ldd3_skb_checksum_unnecessary(struct sk_buff *skb);
 bool ldd3_skb_checksum_partial(const struct sk_buff *skb);
 struct sk_buff *ldd3_netdev_alloc_skb(struct net_device *dev, unsigned int len);
@@ -52,7 +47,6 @@ void ldd3_skb_set_protocol_eth(struct sk_buff *skb, struct net_device *dev);
 bool ldd3_skb_is_super_frame(const struct sk_buff *skb);
 int ldd3_skb_copy_dev(const struct sk_buff *skb, u8 *to);
 struct sk_buff *ldd3_skb_forward(struct sk_buff *skb);
-bool ldd3_skb_is_nonlinear(const struct sk_buff *skb);
 void ldd3_dev_kfree_skb_any(struct sk_buff *skb);
 void ldd3_dev_consume_skb_any(struct sk_buff *skb);
 void ldd3_kfree_skb_too_small(struct sk_buff *skb);

@@ -222,25 +222,28 @@ impl RxSkb {
         skb
     }
 
+    /// The number of bytes in the head from `data` (C `skb_headlen`: `len - data_len`).
+    fn headlen(&self) -> usize {
+        // SAFETY: The skb is valid and ours (type invariant).
+        unsafe {
+            let skb = self.0.as_ptr();
+            ((*skb).len - (*skb).data_len) as usize
+        }
+    }
+
     /// The bytes in the head (the linear part): those put in so far, or the headers of a
     /// forwarded packet ([`TxSkb::forward`]).
     pub fn data(&self) -> &[u8] {
         // SAFETY: From `data` the head holds `skb_headlen` initialised bytes, ours alone (type
         // invariant); `&self` keeps them from changing.
-        unsafe {
-            let skb = self.0.as_ptr();
-            core::slice::from_raw_parts((*skb).data, b::ldd3_skb_headlen(skb) as usize)
-        }
+        unsafe { core::slice::from_raw_parts((*self.0.as_ptr()).data, self.headlen()) }
     }
 
     /// The bytes in the head, to change in place (the headers of a forwarded packet, say).
     pub fn data_mut(&mut self) -> &mut [u8] {
         // SAFETY: As in `data`; `&mut self` makes the access exclusive, and nothing else
         // refers to the head (type invariant: not cloned).
-        unsafe {
-            let skb = self.0.as_ptr();
-            core::slice::from_raw_parts_mut((*skb).data, b::ldd3_skb_headlen(skb) as usize)
-        }
+        unsafe { core::slice::from_raw_parts_mut((*self.0.as_ptr()).data, self.headlen()) }
     }
 
     /// The frame's length in bytes (C `skb->len`): the head and, in a forwarded packet, its
@@ -258,17 +261,24 @@ impl RxSkb {
     /// Whether some of the frame's bytes are outside the head (a forwarded packet's page
     /// fragments): then nothing can be put in ([`RxSkb::put_slice`], [`RxSkb::reserve`]).
     fn is_nonlinear(&self) -> bool {
-        // SAFETY: The skb is valid and ours (type invariant).
-        unsafe { b::ldd3_skb_is_nonlinear(self.0.as_ptr()) }
+        // SAFETY: The skb is valid and ours (type invariant); C `skb_is_nonlinear` is
+        // `data_len != 0`.
+        unsafe { (*self.0.as_ptr()).data_len != 0 }
     }
 
     /// Free bytes after the data (C `skb_tailroom`): none in a nonlinear frame.
     pub fn tailroom(&self) -> usize {
-        // SAFETY: The skb is valid; `skb_tailroom` is 0 for a nonlinear skb and `end - tail`
-        // for a linear one, never negative (`tail <= end` is kept by `skb_reserve`/`skb_put`
-        // as used here, and by `pskb_copy`).
-        let room = unsafe { b::ldd3_skb_tailroom(self.0.as_ptr()) };
-        usize::try_from(room).unwrap_or(0)
+        if self.is_nonlinear() {
+            return 0;
+        }
+        // SAFETY: The skb is valid and ours (type invariant). On 64-bit `tail` and `end` are
+        // offsets from `head` (`NET_SKBUFF_DATA_USES_OFFSET`; on 32-bit they would be pointers
+        // and this would not compile); `tail <= end` is kept by `skb_reserve`/`skb_put` as
+        // used here, and by `pskb_copy`, and the subtraction saturates in any case.
+        unsafe {
+            let skb = self.0.as_ptr();
+            (*skb).end.saturating_sub((*skb).tail) as usize
+        }
     }
 
     /// Moves the start of an empty buffer `len` bytes on, as headroom (C `skb_reserve`):
@@ -281,10 +291,14 @@ impl RxSkb {
         if len > self.tailroom() {
             return Err(ENOSPC);
         }
-        // SAFETY: The skb is ours and empty (`data == tail`), and `len` (so also fits an
-        // `int`) is at most `end - tail`: `data` and `tail` move on together and stay within
-        // the buffer.
-        unsafe { b::ldd3_skb_reserve(self.0.as_ptr(), len as i32) };
+        // SAFETY: The skb is ours and empty (`data == tail`), and `len` (so also fits a `u32`)
+        // is at most `end - tail`: `data` and `tail` (an offset, see `tailroom`) move on
+        // together and stay within the buffer, as C `skb_reserve` moves them.
+        unsafe {
+            let skb = self.0.as_ptr();
+            (*skb).data = (*skb).data.add(len);
+            (*skb).tail += len as u32;
+        }
         Ok(())
     }
 
@@ -330,8 +344,9 @@ impl SkBuffRef {
     /// headroom is smaller.
     pub fn push(&mut self, len: usize) -> Result<&mut [u8]> {
         let skb = self.0.get();
-        // SAFETY: The buffer is valid for the call; `skb_headroom` is `data - head`.
-        let headroom = unsafe { b::ldd3_skb_headroom(skb) } as usize;
+        // SAFETY: The buffer is valid for the call; its `data` lies in its head, at or after
+        // `head` (C `skb_headroom` is `data - head`).
+        let headroom = unsafe { (*skb).data.offset_from((*skb).head) } as usize;
         if len > headroom {
             return Err(ENOSPC);
         }
