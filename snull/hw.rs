@@ -84,7 +84,9 @@ impl Counters {
     }
 }
 
-/// A transmit buffer holding one frame: a copy of it, or a TCP super-frame by reference.
+/// A transmit buffer holding one frame: a copy of it, or a TCP super-frame by reference (C
+/// `struct snull_packet`). Buffers go from pool to wire to receiver boxed, as the C passes a
+/// pointer: handing one on moves a pointer, not the buffer.
 pub(crate) struct Buffer {
     /// A copied frame; room for [`BUFFER_LEN`] bytes.
     data: KVec<u8>,
@@ -145,7 +147,7 @@ impl Buffer {
 /// The frames received by an interface and not yet handed to the stack (NAPI mode), oldest
 /// first: a ring of fixed capacity, as a NIC's receive ring.
 pub(crate) struct RxRing {
-    slots: KVec<Option<Buffer>>,
+    slots: KVec<Option<KBox<Buffer>>>,
     /// The slot of the oldest frame.
     head: usize,
     /// The number of frames.
@@ -172,7 +174,7 @@ impl RxRing {
     }
 
     /// Queues `buffer` after the others; gives it back if the ring is full.
-    fn push(&mut self, buffer: Buffer) -> Result<(), Buffer> {
+    fn push(&mut self, buffer: KBox<Buffer>) -> Result<(), KBox<Buffer>> {
         if self.len == self.slots.len() {
             return Err(buffer);
         }
@@ -183,7 +185,7 @@ impl RxRing {
     }
 
     /// Takes the oldest frame.
-    fn pop(&mut self) -> Option<Buffer> {
+    fn pop(&mut self) -> Option<KBox<Buffer>> {
         if self.len == 0 {
             return None;
         }
@@ -197,7 +199,7 @@ impl RxRing {
 /// The simulated hardware state of one interface.
 pub(crate) struct Port {
     /// Free transmit buffers.
-    pool: KVec<Buffer>,
+    pool: KVec<KBox<Buffer>>,
     /// Frames received and not yet handed to the stack (NAPI mode).
     rx_queue: RxRing,
     /// Whether receive interrupts are enabled (off while a NAPI poll is pending).
@@ -216,14 +218,12 @@ impl Port {
         let mut pool = KVec::with_capacity(pool_size, GFP_KERNEL)?;
         for _ in 0..pool_size {
             let data = KVec::with_capacity(BUFFER_LEN, GFP_KERNEL)?;
-            pool.push(
-                Buffer {
-                    data,
-                    carried: None,
-                    owner,
-                },
-                GFP_KERNEL,
-            )?;
+            let buffer = Buffer {
+                data,
+                carried: None,
+                owner,
+            };
+            pool.push(KBox::new(buffer, GFP_KERNEL)?, GFP_KERNEL)?;
         }
         Ok(Self {
             pool,
@@ -240,7 +240,7 @@ impl Port {
 /// What the receive interrupt a transmission raised on the peer asks of its driver.
 pub(crate) enum RxInterrupt {
     /// Hand this frame to the stack now (C `snull_rx`).
-    Deliver(Buffer),
+    Deliver(KBox<Buffer>),
     /// Schedule the peer's NAPI poll, which takes the queued frames (C `snull_napi_interrupt`).
     SchedulePoll,
     /// Nothing: a poll is already pending and will find the frame queued.
@@ -296,7 +296,7 @@ impl Wire {
     /// C `snull_get_tx_buffer`: a free buffer of interface `index`, for [`Buffer::load`];
     /// stops `dev`'s queue when it was the last one, or (`None`) when there is none, which
     /// cannot happen while the queue is stopped on the last buffer.
-    fn take_buffer(&mut self, dev: &NetDevice<Snull>, index: usize) -> Option<Buffer> {
+    fn take_buffer(&mut self, dev: &NetDevice<Snull>, index: usize) -> Option<KBox<Buffer>> {
         let port = &mut self.ports[index];
         let Some(buffer) = port.pool.pop() else {
             dev.stop_queue();
@@ -318,7 +318,7 @@ impl Wire {
         dev: &NetDevice<Snull>,
         index: usize,
         skb: TxSkb,
-        buffer: Buffer,
+        buffer: KBox<Buffer>,
         loaded: Result,
     ) -> Transmitted {
         let peer_index = 1 - index;
@@ -370,7 +370,7 @@ impl Wire {
 
     /// Takes `buffer` back into its owner's pool (a super-frame it still carries is lost
     /// with it, freed); returns the owner if its queue must be woken.
-    pub(crate) fn recycle(&mut self, mut buffer: Buffer) -> Option<ARef<NetDevice<Snull>>> {
+    pub(crate) fn recycle(&mut self, mut buffer: KBox<Buffer>) -> Option<ARef<NetDevice<Snull>>> {
         let owner = buffer.owner;
         buffer.data.clear();
         buffer.carried = None;
@@ -384,7 +384,7 @@ impl Wire {
 
     /// Moves the oldest frames queued for interface `index`'s NAPI poll into `batch`, as
     /// many as there are and it has slots; returns how many.
-    pub(crate) fn take_rx(&mut self, index: usize, batch: &mut [Option<Buffer>]) -> usize {
+    pub(crate) fn take_rx(&mut self, index: usize, batch: &mut [Option<KBox<Buffer>>]) -> usize {
         let queue = &mut self.ports[index].rx_queue;
         let mut taken = 0;
         for slot in batch.iter_mut() {
@@ -403,7 +403,7 @@ impl Wire {
     pub(crate) fn rx_done(
         &mut self,
         index: usize,
-        buffer: Buffer,
+        buffer: KBox<Buffer>,
         delivered: Option<usize>,
     ) -> Option<ARef<NetDevice<Snull>>> {
         let stats = &mut self.ports[index].stats;

@@ -154,17 +154,18 @@ struct Snull;
 
 impl Snull {
     /// C `snull_rx`, the receive "interrupt" on `dev` for the frames in `buffers` (at most
-    /// [`RX_BATCH`]), with the wire lock dropped: copies each into a new skb (or takes the
-    /// super-frame it carries), then, under one lock, counts them and gives the buffers back
-    /// to their pools, then hands the skbs to the stack (at once from a NAPI poll, else
-    /// through the backlog) and wakes the queues that waited for a buffer.
-    fn rx(
+    /// `N`: one from an interrupt, [`RX_BATCH`] from a NAPI poll), with the wire lock dropped:
+    /// copies each into a new skb (or takes the super-frame it carries), then, under one lock,
+    /// counts them and gives the buffers back to their pools, then hands the skbs to the stack
+    /// (at once from a NAPI poll, else through the backlog) and wakes the queues that waited
+    /// for a buffer.
+    fn rx<const N: usize>(
         shared: &Shared,
         dev: &NetDevice<Snull>,
-        buffers: &mut [Option<Buffer>],
+        buffers: &mut [Option<KBox<Buffer>>],
         mut napi: Option<&mut NapiPoll<'_, Snull>>,
     ) {
-        let mut skbs: [Option<RxSkb>; RX_BATCH] = Default::default();
+        let mut skbs: [Option<RxSkb>; N] = [const { None }; N];
         for (buffer, skb) in buffers.iter_mut().zip(skbs.iter_mut()) {
             if let Some(buffer) = buffer {
                 *skb = rx_skb(dev, napi.as_deref(), buffer).ok();
@@ -173,7 +174,7 @@ impl Snull {
         let mut wake: [Option<ARef<NetDevice<Snull>>>; 2] = [None, None];
         {
             let mut wire = shared.wire.lock();
-            // A buffer past RX_BATCH (none) has no skb: counted as dropped, but it goes home.
+            // A buffer past N (none) has no skb: counted as dropped, but it goes home.
             for (i, buffer) in buffers.iter_mut().enumerate() {
                 let Some(buffer) = buffer.take() else {
                     continue;
@@ -201,7 +202,7 @@ impl Snull {
     /// transmission raised on `peer`.
     fn rx_interrupt(shared: &Shared, peer: &NetDevice<Snull>, rx: RxInterrupt) {
         match rx {
-            RxInterrupt::Deliver(buffer) => Self::rx(shared, peer, &mut [Some(buffer)], None),
+            RxInterrupt::Deliver(buffer) => Self::rx::<1>(shared, peer, &mut [Some(buffer)], None),
             // False if it was scheduled already, or the peer is going down: nothing to do.
             RxInterrupt::SchedulePoll => {
                 peer.napi_schedule();
@@ -271,14 +272,14 @@ impl NetDeviceOps for Snull {
         let index = dev.data().index;
         let mut done = 0;
         while done < budget {
-            let mut batch: [Option<Buffer>; RX_BATCH] = Default::default();
+            let mut batch: [Option<KBox<Buffer>>; RX_BATCH] = Default::default();
             // `budget - done` is positive here.
             let want = RX_BATCH.min((budget - done) as usize);
             let taken = shared.wire.lock().take_rx(index, &mut batch[..want]);
             if taken == 0 {
                 break;
             }
-            Self::rx(shared, dev, &mut batch[..taken], Some(&mut *napi));
+            Self::rx::<RX_BATCH>(shared, dev, &mut batch[..taken], Some(&mut *napi));
             // At most RX_BATCH: fits.
             done += taken as i32;
             if taken < want {
