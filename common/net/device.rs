@@ -197,8 +197,11 @@ impl<T: NetDeviceOps> NetDevice<T> {
     /// Whether the interface is running (C `netif_running`): true from just before `open`
     /// until just before `stop`.
     pub fn is_up(&self) -> bool {
-        // SAFETY: The device is valid; `netif_running` is an atomic bit test.
-        unsafe { b::ldd3_netif_running(self.as_raw()) }
+        // SAFETY: The device is valid. C `netif_running` is `test_bit(__LINK_STATE_START,
+        // &dev->state)`, a volatile read of the word (x86 `constant_test_bit`) that
+        // `set_bit`/`clear_bit` change atomically: an aligned word, never torn.
+        let state = unsafe { ptr::read_volatile(&raw const (*self.as_raw()).state) };
+        state & (1 << b::netdev_state_t___LINK_STATE_START) != 0
     }
 
     /// Prints `args` to the kernel log at info level, prefixed with the driver and the
@@ -249,17 +252,23 @@ impl<T: NetDeviceOps> NetDevice<T> {
 
     /// Whether the queue is stopped.
     pub fn queue_stopped(&self) -> bool {
-        // SAFETY: The device is valid.
-        unsafe { b::ldd3_netif_queue_stopped(self.as_raw()) }
+        // SAFETY: The device is valid, and so is its first transmit queue, `_tx[0]` (C
+        // `netdev_get_tx_queue(dev, 0)`), from `alloc_netdev_mqs` until `free_netdev`. C
+        // `netif_queue_stopped` is `test_bit(__QUEUE_STATE_DRV_XOFF, &queue->state)`, read
+        // as in `is_up`.
+        let state = unsafe { ptr::read_volatile(&raw const (*(*self.as_raw())._tx).state) };
+        state & (1 << b::netdev_queue_state_t___QUEUE_STATE_DRV_XOFF) != 0
     }
 
     /// Allocates an empty receive buffer with room for `len` bytes for this device (C
     /// `netdev_alloc_skb`, atomic).
     pub fn alloc_skb(&self, len: usize) -> Result<RxSkb> {
         let len = u32::try_from(len).map_err(|_| EINVAL)?;
-        // SAFETY: The device is valid; `netdev_alloc_skb` allocates atomically and returns
-        // NULL or a new linear skb that only we hold.
-        let skb = unsafe { b::ldd3_netdev_alloc_skb(self.as_raw(), len) };
+        // SAFETY: The device is valid; `__netdev_alloc_skb` with GFP_ATOMIC (C
+        // `netdev_alloc_skb`) allocates atomically, in any context, and returns NULL or a new
+        // linear skb that only we hold.
+        let skb =
+            unsafe { b::__netdev_alloc_skb(self.as_raw(), len, kernel::bindings::GFP_ATOMIC) };
         let skb = NonNull::new(skb).ok_or(ENOMEM)?;
         // SAFETY: A new, empty, linear skb that only we hold, as just said.
         Ok(unsafe { RxSkb::from_raw(skb) })

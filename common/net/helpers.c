@@ -19,8 +19,6 @@ void ldd3_dev_put(struct net_device *dev) { dev_put(dev); }
 void ldd3_netif_start_queue(struct net_device *dev) { netif_start_queue(dev); }
 void ldd3_netif_stop_queue(struct net_device *dev) { netif_stop_queue(dev); }
 void ldd3_netif_wake_queue(struct net_device *dev) { netif_wake_queue(dev); }
-bool ldd3_netif_queue_stopped(const struct net_device *dev) { return netif_queue_stopped(dev); }
-bool ldd3_netif_running(const struct net_device *dev) { return netif_running(dev); }
 void ldd3_eth_hw_addr_set(struct net_device *dev, const u8 *addr) { eth_hw_addr_set(dev, addr); }
 /* `fmt_args` is a Rust `core::fmt::Arguments`, printed by the kernel's %pA. */
 void ldd3_netdev_info(const struct net_device *dev, const void *fmt_args)
@@ -49,10 +47,6 @@ void ldd3_skb_checksum_unnecessary(struct sk_buff *skb) { skb->ip_summed = CHECK
 bool ldd3_skb_checksum_partial(const struct sk_buff *skb)
 {
 	return skb->ip_summed == CHECKSUM_PARTIAL;
-}
-struct sk_buff *ldd3_netdev_alloc_skb(struct net_device *dev, unsigned int len)
-{
-	return netdev_alloc_skb(dev, len);
 }
 void ldd3_skb_set_protocol_eth(struct sk_buff *skb, struct net_device *dev)
 {
@@ -99,8 +93,6 @@ struct sk_buff *ldd3_skb_forward(struct sk_buff *skb)
 	n->priority = 0;
 	return n;
 }
-void ldd3_dev_kfree_skb_any(struct sk_buff *skb) { dev_kfree_skb_any(skb); }
-void ldd3_dev_consume_skb_any(struct sk_buff *skb) { dev_consume_skb_any(skb); }
 void ldd3_kfree_skb_too_small(struct sk_buff *skb)
 {
 	dev_kfree_skb_any_reason(skb, SKB_DROP_REASON_PKT_TOO_SMALL);

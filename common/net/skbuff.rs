@@ -16,6 +16,10 @@ use kernel::{
     types::Opaque, //
 };
 
+/// Why a buffer freed on drop was dropped, for the `kfree_skb` tracepoint (C
+/// `dev_kfree_skb_any`'s reason).
+const NOT_SPECIFIED: b::skb_drop_reason = b::skb_drop_reason_SKB_DROP_REASON_NOT_SPECIFIED;
+
 /// A socket buffer the stack hands to `start_xmit`: read-only, as it may be a clone or
 /// shared. Dropping it frees it as a drop (C `dev_kfree_skb_any`); [`TxSkb::consume`] frees it
 /// as a completed transmission.
@@ -172,17 +176,17 @@ impl TxSkb {
 
     /// Frees the packet after a successful transmission (C `dev_consume_skb_any`).
     pub fn consume(self) {
-        // SAFETY: We own the reference (type invariant); `dev_consume_skb_any` gives it back
-        // in any context.
-        unsafe { b::ldd3_dev_consume_skb_any(self.into_raw()) };
+        // SAFETY: We own the reference (type invariant); `dev_kfree_skb_any_reason` with
+        // `SKB_CONSUMED` (C `dev_consume_skb_any`) gives it back in any context.
+        unsafe { b::dev_kfree_skb_any_reason(self.into_raw(), b::skb_drop_reason_SKB_CONSUMED) };
     }
 }
 
 impl Drop for TxSkb {
     fn drop(&mut self) {
-        // SAFETY: We own the reference (type invariant); `dev_kfree_skb_any` works in any
-        // context.
-        unsafe { b::ldd3_dev_kfree_skb_any(self.0.as_ptr()) };
+        // SAFETY: We own the reference (type invariant); `dev_kfree_skb_any_reason` (C
+        // `dev_kfree_skb_any`) works in any context.
+        unsafe { b::dev_kfree_skb_any_reason(self.0.as_ptr(), NOT_SPECIFIED) };
     }
 }
 
@@ -329,8 +333,9 @@ impl RxSkb {
 
 impl Drop for RxSkb {
     fn drop(&mut self) {
-        // SAFETY: The buffer is ours; `dev_kfree_skb_any` works in any context.
-        unsafe { b::ldd3_dev_kfree_skb_any(self.0.as_ptr()) };
+        // SAFETY: The buffer is ours; `dev_kfree_skb_any_reason` (C `dev_kfree_skb_any`)
+        // works in any context.
+        unsafe { b::dev_kfree_skb_any_reason(self.0.as_ptr(), NOT_SPECIFIED) };
     }
 }
 
