@@ -373,9 +373,11 @@ const BATCH: usize = 16;
 ///
 /// `vmf` is the `struct vm_fault` of a fault being handled by [`VmOpsVTable::fault`], valid
 /// for `'a` and written by no one else meanwhile (it lives on the faulting task's stack);
-/// `vma` is its VMA, which has `VM_MIXEDMAP` and is read-locked for `'a` (the mmap lock: with
-/// no `map_pages`, the mm never calls `fault` under the per-VMA lock alone, see
-/// `vmf_can_call_fault` in `mm/memory.c`).
+/// `vma` is its VMA, which has `VM_MIXEDMAP` and is read-locked for `'a`: by the mmap lock, or
+/// by its own per-VMA lock alone (`FAULT_FLAG_VMA_LOCK`), which the mm lets `fault` run under
+/// because the table has a `map_pages` (`vmf_can_call_fault` in `mm/memory.c`). Either excludes
+/// every change of the VMA's fields (they are made with the VMA write-locked,
+/// `vma_start_write`, which waits for its readers).
 pub struct VmFault<'a> {
     vmf: NonNull<bindings::vm_fault>,
     vma: &'a VmaMixedMap,
@@ -404,7 +406,7 @@ impl VmFault<'_> {
     /// The first page offset the VMA maps (`vm_pgoff`).
     fn vma_pgoff(&self) -> usize {
         // SAFETY: By the type invariant the VMA is valid and read-locked, under which
-        // `vm_pgoff` does not change (it is written only under the mmap write lock).
+        // `vm_pgoff` does not change (it is written only with the VMA write-locked).
         unsafe { (*self.vma.as_ptr()).vm_pgoff }
     }
 
@@ -484,9 +486,12 @@ impl VmFault<'_> {
                 *slot = page.as_ptr();
             }
             let mut left = n;
-            // SAFETY: The VMA is read-locked for the fault and has `VM_MIXEDMAP` (type
-            // invariant), so `vm_insert_pages` may run here without the mmap write lock (it
-            // only sets the flag, which needs that lock, when it is missing); the `n` pages
+            // SAFETY: The VMA is read-locked for the fault (the mmap lock or its per-VMA lock)
+            // and has `VM_MIXEDMAP` (type invariant), so `vm_insert_pages` may run here without
+            // the mmap write lock (it only sets the flag, which needs that lock, when it is
+            // missing); the fault may sleep, as the page table allocation of
+            // `vm_insert_pages` may (`pte_alloc`, as `do_anonymous_page` does under the
+            // per-VMA lock); the `n` pages
             // are live pages of `PageBlock`s borrowed for the call, and the range
             // `vpage .. vpage + n` is inside the VMA.
             let ret = unsafe {
@@ -538,9 +543,9 @@ pub trait VmOperations: Send + Sync + Sized + 'static {
 
     /// Serves a fault at [`VmFault::pgoff`]: maps the page there (and possibly neighbours)
     /// with [`VmFault::insert`] or [`VmFault::insert_around`], or fails. Returning `Ok` without the faulting page mapped
-    /// is a `SIGBUS` (never a retry loop). Runs in process context with the mmap lock held for
-    /// reading, so it may sleep and take the driver's locks; those locks must then never be
-    /// held across an access to user memory.
+    /// is a `SIGBUS` (never a retry loop). Runs in process context with the VMA read-locked
+    /// (the mmap lock or, usually, only the VMA's own lock), so it may sleep and take the
+    /// driver's locks; those locks must then never be held across an access to user memory.
     fn fault(&self, vmf: &VmFault<'_>) -> Result<(), FaultError>;
 }
 
@@ -588,9 +593,9 @@ impl<T: VmOperations> VmOpsVTable<T> {
     ///
     /// Called by the mm for a fault in a VMA using this table.
     unsafe extern "C" fn fault(vmf: *mut bindings::vm_fault) -> bindings::vm_fault_t {
-        // SAFETY: `vmf` is valid for the call; its VMA uses this table and is read-locked:
-        // with no `map_pages` in the table, `vmf_can_call_fault` sends faults taken under the
-        // per-VMA lock alone back to be retried under the mmap lock before `fault` is called.
+        // SAFETY: `vmf` is valid for the call; its VMA uses this table and is read-locked, by
+        // the mmap lock or by its per-VMA lock (`lock_vma_under_rcu`), either of which
+        // `VmaRef` accepts.
         let (data, vma) = unsafe {
             let vma = super::bindings::ldd3_vmf_vma(vmf);
             (Self::data(vma), VmaRef::from_raw(vma))
@@ -616,15 +621,36 @@ impl<T: VmOperations> VmOpsVTable<T> {
         reason as bindings::vm_fault_t
     }
 
-    // No `map_pages`: the fault-around happens in `fault`, which maps the faulting page's
-    // present neighbours with one `vm_insert_pages` (see [`VmFault::window`]). A `map_pages`
-    // runs under `rcu_read_lock()` (`do_fault_around`), where neither the driver's mutex nor
-    // the page-table allocation of `vm_insert_pages` may sleep. Without one, a fault taken
-    // under the per-VMA lock is retried once under the mmap lock (`vmf_can_call_fault`).
+    /// The page cache's fault-around hook, which maps what it can without sleeping; here
+    /// nothing, so every fault goes on to [`Self::fault`], which maps the faulting page's
+    /// present neighbours itself (see [`VmFault::window`]).
+    ///
+    /// `do_fault_around` calls it under `rcu_read_lock()`, where no page may be inserted:
+    /// `vm_insert_pages` allocates a page table (`GFP_KERNEL`, may sleep) whenever the PMD
+    /// has none, which an empty table freed by a concurrent `MADV_DONTNEED` (`PT_RECLAIM`)
+    /// can make so at any moment, and `filemap_map_pages`'s way round that (installing
+    /// `vmf->prealloc_pte` under the PMD lock) is internal to the mm. Its presence is what
+    /// counts: without a `map_pages` the mm never runs `fault` under the per-VMA lock, but
+    /// sends each such fault back to be taken again under the mmap lock
+    /// (`vmf_can_call_fault`), a second walk of the whole fault path.
+    ///
+    /// # Safety
+    ///
+    /// Called by the mm for a read fault in a VMA using this table.
+    unsafe extern "C" fn map_pages(
+        _vmf: *mut bindings::vm_fault,
+        _start_pgoff: usize,
+        _end_pgoff: usize,
+    ) -> bindings::vm_fault_t {
+        // Nothing mapped: `do_read_fault` goes on to `fault`.
+        0
+    }
+
     const VTABLE: bindings::vm_operations_struct = bindings::vm_operations_struct {
         open: Some(Self::open),
         close: Some(Self::close),
         fault: Some(Self::fault),
+        map_pages: Some(Self::map_pages),
         ..pin_init::zeroed()
     };
 }
