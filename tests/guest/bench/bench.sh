@@ -13,6 +13,7 @@
 # Sizes, from the environment or the kernel command line (make bench passes BENCH_ROUNDS):
 #   ldd3.bench_rounds= (7)  ldd3.bench_mb= (32: MiB per read/write figure)
 #   ldd3.bench_pkts= (200000)  ldd3.bench_tcp_s= (6)  ldd3.bench_map_mb= (64)
+#   ldd3.bench_map_passes= (16: mappings of bench_map_mb faulted in per figure)
 #   ldd3.bench_only=scull,scullp,snull (the groups to run)  ldd3.bench_napi=0|1 (snull)
 #   ldd3.bench_profile=0|1 (make bench PROFILE=1: after the rounds, each group that has a
 #   `<group>_profile_round` runs its rows once more under perf, rust then C)
@@ -31,6 +32,7 @@ for arg in $(cat /proc/cmdline); do
 	ldd3.bench_pkts=*) BENCH_PKTS=${arg#*=} ;;
 	ldd3.bench_tcp_s=*) BENCH_TCP_S=${arg#*=} ;;
 	ldd3.bench_map_mb=*) MAP_MB=${arg#*=} ;;
+	ldd3.bench_map_passes=*) MAP_PASSES=${arg#*=} ;;
 	ldd3.bench_only=*) BENCH_ONLY=${arg#*=} ;;
 	ldd3.bench_napi=*) SNULL_NAPI=${arg#*=} ;;
 	ldd3.bench_profile=*) BENCH_PROFILE=${arg#*=} ;;
@@ -41,6 +43,7 @@ BENCH_MB=${BENCH_MB:-32}
 BENCH_PKTS=${BENCH_PKTS:-200000}
 BENCH_TCP_S=${BENCH_TCP_S:-6}
 MAP_MB=${MAP_MB:-64}
+MAP_PASSES=${MAP_PASSES:-16}
 BENCH_ONLY=${BENCH_ONLY:-scull,scullp,snull}
 SNULL_NAPI=${SNULL_NAPI:-0}
 BENCH_PROFILE=${BENCH_PROFILE:-0}
@@ -82,6 +85,6 @@ if [ "$BENCH_PROFILE" = 1 ]; then
 	done
 fi
 
-out "kernel $(uname -r); $BENCH_ROUNDS rounds in $secs s; read/write $BENCH_MB MiB per figure (ldd3test iobench), faults over $MAP_MB MiB, pktgen $BENCH_PKTS frames, iperf3 ${BENCH_TCP_S} s; snull use_napi=$SNULL_NAPI"
+out "kernel $(uname -r); $BENCH_ROUNDS rounds in $secs s; read/write $BENCH_MB MiB per figure (ldd3test iobench), faults over $MAP_PASSES x $MAP_MB MiB, pktgen $BENCH_PKTS frames, iperf3 ${BENCH_TCP_S} s; snull use_napi=$SNULL_NAPI"
 out "figures: medians over the rounds; ratio: median (min-max) of the per-round ratios, higher is better for rust"
 report "$WITH_C" | while IFS= read -r line; do out "$line"; done

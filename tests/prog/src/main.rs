@@ -230,9 +230,10 @@ const COMMANDS: &[(&str, &str, CmdFn)] = &[
     ),
     (
         "mapbench",
-        "mapbench PATH LEN [--write]\n\
-         \tmap LEN bytes of PATH shared and touch (read, or write) one byte of every page;\n\
-         \tprints `pages=N ns=T pages_per_s=R sum=S`",
+        "mapbench PATH LEN [--write] [--passes N]\n\
+         \tmap LEN bytes of PATH shared and touch (read, or write) one byte of every page,\n\
+         \tN times (1), each time in a new mapping; prints `pages=N ns=T pages_per_s=R sum=S`\n\
+         \t(T: the time spent touching, the mmap and munmap calls not counted)",
         mmap::cmd_mapbench,
     ),
     ("iobench", bench::IOBENCH_USAGE, bench::cmd_iobench),
