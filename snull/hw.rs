@@ -4,12 +4,13 @@
 //! transmit buffers per interface, the wire between the two, and the interrupts it raises.
 //!
 //! Everything here runs under the wire lock, and calls nothing of the network stack but the
-//! queue flow control and, in [`Buffer::load`], the copy of a frame (at most [`BUFFER_LEN`]
-//! bytes) or of a super-frame's headers (and `dev_kfree_skb_any`, for a super-frame lost with
-//! its buffer): bounded work that takes no lock. What must happen with the lock dropped
-//! (freeing a sent frame, handing a received one to the stack, scheduling a poll, waking a
-//! queue) comes back to the driver as a value: [`Transmitted`], [`RxInterrupt`], the devices
-//! to wake.
+//! queue flow control and the copies of a frame (at most [`BUFFER_LEN`] bytes) into a buffer
+//! ([`Buffer::load`], which takes only the headers of a super-frame) and out of it into a
+//! receive skb the driver allocated beforehand ([`Buffer::unload`]), and `dev_kfree_skb_any`
+//! for an skb lost with its buffer: bounded work that takes no lock. What must happen with the
+//! lock dropped (freeing a sent frame, handing a received one to the stack, scheduling a poll,
+//! waking a queue) comes back to the driver as a value: [`Transmitted`], [`RxInterrupt`], the
+//! devices to wake.
 
 use super::{
     packet,
@@ -30,6 +31,9 @@ use super::common::net::{
 
 /// Room in a transmit buffer: a full frame plus an 802.1Q tag.
 pub(crate) const BUFFER_LEN: usize = ETH_FRAME_LEN + 4;
+
+/// Bytes a receive skb holds before the frame, so that its IP header is aligned.
+pub(crate) const RX_HEADROOM: usize = 2;
 
 /// The longest TCP super-frame (TSO) the stack may hand over, in bytes: the stack's own
 /// default (`GSO_LEGACY_MAX_SIZE`). A buffer takes one by reference, not copied (see
@@ -97,14 +101,20 @@ pub(crate) struct Buffer {
 }
 
 impl Buffer {
-    /// The copied frame (empty if the buffer carries a super-frame).
-    pub(crate) fn frame(&self) -> &[u8] {
-        &self.data
-    }
-
-    /// The super-frame the buffer carries, if any, to hand to the stack as it is.
-    pub(crate) fn take_carried(&mut self) -> Option<RxSkb> {
-        self.carried.take()
+    /// The frame as a receive skb (the copy of C `snull_rx`): the super-frame the buffer
+    /// carries, up whole (as GRO would have merged its segments, its checksum vouched for), or
+    /// a copy of its frame in the empty skb that `alloc(len)` gives for `len` bytes. `None` if
+    /// there is no skb for it: the frame is lost.
+    pub(crate) fn unload(&mut self, alloc: impl FnOnce(usize) -> Result<RxSkb>) -> Option<RxSkb> {
+        if let Some(frame) = self.carried.take() {
+            return Some(frame);
+        }
+        let mut skb = alloc(RX_HEADROOM + self.data.len()).ok()?;
+        skb.reserve(RX_HEADROOM).ok()?;
+        skb.put_slice(&self.data).ok()?;
+        // The wire cannot corrupt a frame: don't check it.
+        skb.set_checksum_unnecessary();
+        Some(skb)
     }
 
     /// The "hardware" takes `skb` into this empty buffer (C `snull_hw_tx`) and flips the
@@ -237,10 +247,21 @@ impl Port {
     }
 }
 
+/// How the peer receives a frame: at once, or from its NAPI poll (`use_napi`).
+pub(crate) enum Receive {
+    /// At once, into this empty receive skb with room for the frame and [`RX_HEADROOM`]
+    /// (C `snull_rx`'s `dev_alloc_skb`, made before the wire lock is taken; `None` if there
+    /// was no memory for one, or the frame is a super-frame, which needs none).
+    Now(Option<RxSkb>),
+    /// Later: the frame waits in the peer's receive ring for its NAPI poll.
+    Poll,
+}
+
 /// What the receive interrupt a transmission raised on the peer asks of its driver.
 pub(crate) enum RxInterrupt {
-    /// Hand this frame to the stack now (C `snull_rx`).
-    Deliver(KBox<Buffer>),
+    /// Hand this frame to the stack now (C `snull_rx`, whose copy the "hardware" made into
+    /// the skb of [`Receive::Now`]); `None` if it was lost for want of an skb (counted).
+    Deliver(Option<RxSkb>),
     /// Schedule the peer's NAPI poll, which takes the queued frames (C `snull_napi_interrupt`).
     SchedulePoll,
     /// Nothing: a poll is already pending and will find the frame queued.
@@ -256,11 +277,13 @@ pub(crate) enum Transmitted {
         wake: Option<ARef<NetDevice<Snull>>>,
     },
     /// On the wire. `tx_done` is the frame whose transmit-done interrupt came (`None` when
-    /// `lockup` lost it: the watchdog frees it), `rx` the peer's receive interrupt.
+    /// `lockup` lost it: the watchdog frees it), `rx` the peer's receive interrupt, `wake` a
+    /// device whose queue must be woken (a frame received at once gave its buffer back).
     Sent {
         tx_done: Option<TxSkb>,
         peer: ARef<NetDevice<Snull>>,
         rx: RxInterrupt,
+        wake: Option<ARef<NetDevice<Snull>>>,
     },
 }
 
@@ -269,28 +292,27 @@ pub(crate) struct Wire {
     pub(crate) ports: [Port; 2],
     /// The interfaces, once registered; emptied before they are unregistered.
     pub(crate) devices: [Option<ARef<NetDevice<Snull>>>; 2],
-    /// Whether received frames wait for a NAPI poll (`use_napi`).
-    pub(crate) use_napi: bool,
     /// Lose the transmit-done interrupt of every `lockup`th frame (0: never).
     pub(crate) lockup: u64,
 }
 
 impl Wire {
-    /// C `snull_hw_tx`: interface `index` sends `skb` to its peer: takes a buffer from its
-    /// pool, loads the frame into it ([`Buffer::load`]) and puts it on the wire
-    /// ([`Wire::transmit`]), all under one hold of the wire lock. Gives `skb` back if the pool
-    /// is empty (the queue is stopped then).
+    /// C `snull_hw_tx`: interface `index` sends `skb` to its peer, which receives it as
+    /// `receive` says: takes a buffer from its pool, loads the frame into it
+    /// ([`Buffer::load`]) and puts it on the wire ([`Wire::transmit`]), all under one hold of
+    /// the wire lock. Gives `skb` back if the pool is empty (the queue is stopped then).
     pub(crate) fn send(
         &mut self,
         dev: &NetDevice<Snull>,
         index: usize,
         mut skb: TxSkb,
+        receive: Receive,
     ) -> Result<Transmitted, TxSkb> {
         let Some(mut buffer) = self.take_buffer(dev, index) else {
             return Err(skb);
         };
         let loaded = buffer.load(&mut skb);
-        Ok(self.transmit(dev, index, skb, buffer, loaded))
+        Ok(self.transmit(dev, index, skb, buffer, loaded, receive))
     }
 
     /// C `snull_get_tx_buffer`: a free buffer of interface `index`, for [`Buffer::load`];
@@ -312,14 +334,16 @@ impl Wire {
     /// The rest of C `snull_hw_tx`: puts the frame `skb` that interface `index` loaded into
     /// `buffer` (`loaded` says how that went) on the wire to the peer, raising the
     /// transmit-done interrupt (stopping `dev`'s queue if `lockup` loses it) and the peer's
-    /// receive interrupt.
+    /// receive interrupt, which takes the frame out of the buffer at once or queues the buffer
+    /// for its NAPI poll (`receive`).
     fn transmit(
         &mut self,
         dev: &NetDevice<Snull>,
         index: usize,
         skb: TxSkb,
-        buffer: KBox<Buffer>,
+        mut buffer: KBox<Buffer>,
         loaded: Result,
+        receive: Receive,
     ) -> Transmitted {
         let peer_index = 1 - index;
         let peer = self.devices[peer_index].clone().filter(|peer| peer.is_up());
@@ -349,23 +373,34 @@ impl Wire {
             Some(skb)
         };
 
-        // Receive interrupt on the peer: a frame to deliver at once, or one queued for its
-        // NAPI poll.
+        // Receive interrupt on the peer: a frame copied out to deliver at once (its buffer
+        // going home), or one queued for its NAPI poll.
         let port = &mut self.ports[peer_index];
         port.counters.rx_interrupts += 1;
-        let rx = if !self.use_napi {
-            RxInterrupt::Deliver(buffer)
-        } else {
-            // Cannot fail: room for every buffer of both pools.
-            let _ = port.rx_queue.push(buffer);
-            if port.rx_int_enabled {
-                port.rx_int_enabled = false;
-                RxInterrupt::SchedulePoll
-            } else {
-                RxInterrupt::Masked
+        let (rx, wake) = match receive {
+            Receive::Now(skb) => {
+                let frame = buffer.unload(|_| skb.ok_or(ENOMEM));
+                let delivered = frame.as_ref().map(RxSkb::len);
+                let wake = self.rx_done(peer_index, buffer, delivered);
+                (RxInterrupt::Deliver(frame), wake)
+            }
+            Receive::Poll => {
+                // Cannot fail: room for every buffer of both pools.
+                let _ = port.rx_queue.push(buffer);
+                if port.rx_int_enabled {
+                    port.rx_int_enabled = false;
+                    (RxInterrupt::SchedulePoll, None)
+                } else {
+                    (RxInterrupt::Masked, None)
+                }
             }
         };
-        Transmitted::Sent { tx_done, peer, rx }
+        Transmitted::Sent {
+            tx_done,
+            peer,
+            rx,
+            wake,
+        }
     }
 
     /// Takes `buffer` back into its owner's pool (a super-frame it still carries is lost

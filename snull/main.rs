@@ -18,8 +18,9 @@
 //! ```
 //!
 //! The layers of the book's `snull.c`: the simulated hardware is `hw.rs` (`snull_hw_tx`: the
-//! buffers, the wire, the interrupts it raises); here are the operations the kernel calls and
-//! the interrupt handlers, which run with the wire lock dropped.
+//! buffers, the wire, the interrupts it raises, and the copy of a received frame out of its
+//! buffer, which C `snull_rx` makes under the device lock); here are the operations the kernel
+//! calls and the interrupt handlers, which run with the wire lock dropped.
 //!
 //! Unlike the book: buffers hold full-size frames (and TCP super-frames by reference), only
 //! IPv4 is rewritten, a frame is freed exactly once, nothing sleeps in the watchdog, an error
@@ -66,6 +67,7 @@ use hw::{
     Buffer,
     Counters,
     Port,
+    Receive,
     RxInterrupt,
     Transmitted,
     Wire, //
@@ -120,61 +122,37 @@ struct SnullDev {
 /// What both interfaces share: the hardware, under one lock taken with interrupts off.
 #[pin_data]
 struct Shared {
+    /// Whether received frames wait for a NAPI poll (`use_napi`).
+    use_napi: bool,
     #[pin]
     wire: SpinLockIrq<Wire>,
-}
-
-/// The receive skb on `dev` for the frame in `buffer`: the super-frame it carries, or a new
-/// skb (from the NAPI cache inside a poll) holding a copy of its frame.
-fn rx_skb(
-    dev: &NetDevice<Snull>,
-    napi: Option<&NapiPoll<'_, Snull>>,
-    buffer: &mut Buffer,
-) -> Result<RxSkb> {
-    if let Some(skb) = buffer.take_carried() {
-        // Up whole, as GRO would have merged its segments, its checksum vouched for.
-        return Ok(skb);
-    }
-    let frame = buffer.frame();
-    // Two bytes of headroom align the IP header.
-    let len = frame.len() + 2;
-    let mut skb = match napi {
-        Some(napi) => napi.alloc_skb(len)?,
-        None => dev.alloc_skb(len)?,
-    };
-    skb.reserve(2)?;
-    skb.put_slice(frame)?;
-    // The wire cannot corrupt a frame: don't check it.
-    skb.set_checksum_unnecessary();
-    Ok(skb)
 }
 
 /// The net_device operations of sn0 and sn1.
 struct Snull;
 
 impl Snull {
-    /// C `snull_rx`, the receive "interrupt" on `dev` for the frames in `buffers` (at most
-    /// `N`: one from an interrupt, [`RX_BATCH`] from a NAPI poll), with the wire lock dropped:
-    /// copies each into a new skb (or takes the super-frame it carries), then, under one lock,
-    /// counts them and gives the buffers back to their pools, then hands the skbs to the stack
-    /// (at once from a NAPI poll, else through the backlog) and wakes the queues that waited
-    /// for a buffer.
-    fn rx<const N: usize>(
+    /// C `snull_rx` in a NAPI poll on `dev`, for the frames in `buffers` (at most
+    /// [`RX_BATCH`]), with the wire lock dropped: copies each into a new skb from the NAPI
+    /// cache (or takes the super-frame it carries), then, under one lock, counts them and gives
+    /// the buffers back to their pools, then hands the skbs to the stack (through GRO) and
+    /// wakes the queues that waited for a buffer.
+    fn rx(
         shared: &Shared,
         dev: &NetDevice<Snull>,
         buffers: &mut [Option<KBox<Buffer>>],
-        mut napi: Option<&mut NapiPoll<'_, Snull>>,
+        napi: &mut NapiPoll<'_, Snull>,
     ) {
-        let mut skbs: [Option<RxSkb>; N] = [const { None }; N];
+        let mut skbs: [Option<RxSkb>; RX_BATCH] = [const { None }; RX_BATCH];
         for (buffer, skb) in buffers.iter_mut().zip(skbs.iter_mut()) {
             if let Some(buffer) = buffer {
-                *skb = rx_skb(dev, napi.as_deref(), buffer).ok();
+                *skb = buffer.unload(|len| napi.alloc_skb(len));
             }
         }
         let mut wake: [Option<ARef<NetDevice<Snull>>>; 2] = [None, None];
         {
             let mut wire = shared.wire.lock();
-            // A buffer past N (none) has no skb: counted as dropped, but it goes home.
+            // A buffer past RX_BATCH (none) has no skb: counted as dropped, but it goes home.
             for (i, buffer) in buffers.iter_mut().enumerate() {
                 let Some(buffer) = buffer.take() else {
                     continue;
@@ -188,10 +166,7 @@ impl Snull {
         }
         for skb in skbs.into_iter().flatten() {
             // Cannot be refused: `start_xmit` sends only whole Ethernet frames.
-            let _ = match napi.as_deref_mut() {
-                Some(napi) => napi.receive(skb),
-                None => dev.receive(skb),
-            };
+            let _ = napi.receive(skb);
         }
         for owner in wake.into_iter().flatten() {
             owner.wake_queue();
@@ -200,9 +175,15 @@ impl Snull {
 
     /// C `snull_interrupt` (and `snull_napi_interrupt`), for the receive interrupt that a
     /// transmission raised on `peer`.
-    fn rx_interrupt(shared: &Shared, peer: &NetDevice<Snull>, rx: RxInterrupt) {
+    fn rx_interrupt(peer: &NetDevice<Snull>, rx: RxInterrupt) {
         match rx {
-            RxInterrupt::Deliver(buffer) => Self::rx::<1>(shared, peer, &mut [Some(buffer)], None),
+            // The rest of C `snull_rx`: up through the backlog. Cannot be refused: `start_xmit`
+            // sends only whole Ethernet frames.
+            RxInterrupt::Deliver(frame) => {
+                if let Some(skb) = frame {
+                    let _ = peer.receive(skb);
+                }
+            }
             // False if it was scheduled already, or the peer is going down: nothing to do.
             RxInterrupt::SchedulePoll => {
                 peer.napi_schedule();
@@ -239,12 +220,21 @@ impl NetDeviceOps for Snull {
     }
 
     /// C `snull_tx`: the frame goes to the hardware, which loads it into a buffer (a copy, or
-    /// a super-frame by reference) and puts it on the wire under one hold of the wire lock; its
-    /// interrupts are then handled with the lock dropped.
+    /// a super-frame by reference) and puts it on the wire under one hold of the wire lock;
+    /// without NAPI the peer's receive interrupt copies it out at once, into the skb allocated
+    /// here beforehand. The interrupts are then handled with the lock dropped.
     fn start_xmit(skb: TxSkb, dev: &NetDevice<Self>) -> Transmit {
         let shared = &dev.data().shared;
         let index = dev.data().index;
-        let sent = match shared.wire.lock().send(dev, index, skb) {
+        let receive = if shared.use_napi {
+            Receive::Poll
+        } else if skb.is_super_frame() {
+            // Carried up as it is: no copy, no skb of its own.
+            Receive::Now(None)
+        } else {
+            Receive::Now(dev.alloc_skb(hw::RX_HEADROOM + skb.len()).ok())
+        };
+        let sent = match shared.wire.lock().send(dev, index, skb, receive) {
             Ok(sent) => sent,
             Err(skb) => return Transmit::Busy(skb),
         };
@@ -254,11 +244,19 @@ impl NetDeviceOps for Snull {
                     owner.wake_queue();
                 }
             }
-            Transmitted::Sent { tx_done, peer, rx } => {
+            Transmitted::Sent {
+                tx_done,
+                peer,
+                rx,
+                wake,
+            } => {
                 if let Some(skb) = tx_done {
                     Self::tx_done_interrupt(skb);
                 }
-                Self::rx_interrupt(shared, &peer, rx);
+                Self::rx_interrupt(&peer, rx);
+                if let Some(owner) = wake {
+                    owner.wake_queue();
+                }
             }
         }
         Transmit::Done
@@ -279,7 +277,7 @@ impl NetDeviceOps for Snull {
             if taken == 0 {
                 break;
             }
-            Self::rx::<RX_BATCH>(shared, dev, &mut batch[..taken], Some(&mut *napi));
+            Self::rx(shared, dev, &mut batch[..taken], napi);
             // At most RX_BATCH: fits.
             done += taken as i32;
             if taken < want {
@@ -389,10 +387,10 @@ impl kernel::Module for SnullModule {
         let use_napi = module_parameters::use_napi.value();
         let shared = Arc::pin_init(
             try_pin_init!(Shared {
+                use_napi,
                 wire <- new_spinlock_irq!(Wire {
                     ports: [Port::new(0, pool_size)?, Port::new(1, pool_size)?],
                     devices: [None, None],
-                    use_napi,
                     lockup: lockup.into(),
                 }),
             }),
