@@ -491,9 +491,8 @@ impl VmFault<'_> {
             // the mmap write lock (it only sets the flag, which needs that lock, when it is
             // missing); the fault may sleep, as the page table allocation of
             // `vm_insert_pages` may (`pte_alloc`, as `do_anonymous_page` does under the
-            // per-VMA lock); the `n` pages
-            // are live pages of `PageBlock`s borrowed for the call, and the range
-            // `vpage .. vpage + n` is inside the VMA.
+            // per-VMA lock); the `n` pages are live pages of `PageBlock`s borrowed for the
+            // call, and the range `vpage .. vpage + n` is inside the VMA.
             let ret = unsafe {
                 bindings::vm_insert_pages(
                     self.vma.as_ptr(),

@@ -405,7 +405,7 @@ pub fn cmd_mapprivate(args: &[String]) -> Res<i32> {
     Ok(0)
 }
 
-/// mapbench PATH LEN [--write]
+/// mapbench PATH LEN [--write] [--passes N]
 pub fn cmd_mapbench(args: &[String]) -> Res<i32> {
     want_args(args, 2, 5, "mapbench PATH LEN [--write] [--passes N]")?;
     let len = round_up(int(&args[1])? as usize);
