@@ -11,7 +11,6 @@
 //! | [`procfs`] | `linux/proc_fs.h`, `linux/seq_file.h` | `/proc` files as a [`procfs::SeqShow`] |
 //! | [`net`] | `linux/netdevice.h`, `linux/skbuff.h` | registered net devices, `NetDeviceOps`, socket buffers, NAPI |
 //! | [`usercopy`] | `linux/uaccess.h` | `read`/`write` user buffers, blocks copied with no lock held |
-//! | [`bounce`] | `copy_{to,from}_user` | user copies through a kernel buffer, with no device lock held |
 //! | [`sync`] | `linux/mutex.h` | interruptible lock waits |
 //! | [`qset`] | - | LDD3's list of qsets, bounded, and its geometry |
 //! | [`settings`] | - | module-wide settings and their ioctls, parameter checks |
@@ -30,7 +29,6 @@
 //! any mount point.
 
 pub mod bindings;
-pub mod bounce;
 pub mod chrdev;
 pub mod fops;
 #[cfg(ldd3_net)]

@@ -9,15 +9,18 @@
 //! gone (as with a FIFO; a reader that never had a writer blocks).
 
 use super::common::{
-    bounce,
     fops::{
         poll_flags,
         FasyncQueue,
         FileOperations, //
     },
+    signal_pending,
     sync::lock_interruptible,
     usercopy::{
-        self,
+        partial,
+        Faults,
+        SharedBlock,
+        UserCopy,
         UserReader,
         UserWriter, //
     }, //
@@ -46,13 +49,24 @@ use kernel::{
 };
 
 /// The state of one pipe, under its mutex.
+///
+/// The bytes themselves are copied between the ring and user space with the mutex dropped
+/// (a user buffer may take as long to fault in as its owner likes): a reader marks the unread
+/// bytes it copies out as taken ([`Self::begin_read`]) and consumes them once they have reached
+/// it ([`Self::end_read`]); a writer marks the free space it fills as taken
+/// ([`Self::begin_write`]) and publishes the bytes once they are in ([`Self::end_write`]).
+/// One reader and one writer copy at a time, each into its own part of the ring.
 struct PipeState {
-    /// `size` bytes once opened (capacity `size - 1`), empty before the first open.
-    buffer: KVVec<u8>,
+    /// `size` bytes once opened (it holds `size - 1` at most), none before the first open.
+    ring: Option<Arc<SharedBlock>>,
     /// Read position.
     rp: usize,
     /// Write position; `rp == wp` means empty.
     wp: usize,
+    /// A reader is copying the bytes at `rp` out.
+    reading: bool,
+    /// A writer is copying bytes in at `wp`.
+    writing: bool,
     readers: u32,
     writers: u32,
     /// Writer opens so far: a reader hits end of file only once a writer that was open with it
@@ -60,9 +74,63 @@ struct PipeState {
     writer_opens: u64,
 }
 
+/// `len` bytes of the ring from offset `pos` on, wrapping around its end: what one read or
+/// write copies, with the pipe's mutex dropped.
+struct Span {
+    ring: Arc<SharedBlock>,
+    pos: usize,
+    len: usize,
+}
+
+impl Span {
+    /// The ring offsets and lengths of the span: up to the end of the ring, then from its
+    /// start (the book's `scull_p_read` stopped at the end, so a message straddling it came
+    /// out in two reads).
+    fn runs(&self) -> [(usize, usize); 2] {
+        let first = self.len.min(self.ring.size() - self.pos);
+        [(self.pos, first), (0, self.len - first)]
+    }
+
+    /// Copies the span to `out`; returns how many bytes were copied before a fault in `out`,
+    /// `EFAULT` if none.
+    fn copy_to_user(&self, out: &mut UserWriter) -> Result<usize> {
+        copy_runs(self.runs(), |pos, n| {
+            self.ring.copy_to_user(pos, n, out, Faults::Wait)
+        })
+    }
+
+    /// Fills the span from `input`; returns how many bytes were copied before a fault in
+    /// `input`, `EFAULT` if none.
+    fn copy_from_user(&self, input: &mut UserReader) -> Result<usize> {
+        copy_runs(self.runs(), |pos, n| {
+            self.ring.copy_from_user(pos, n, input, Faults::Wait)
+        })
+    }
+}
+
+/// Copies run after run with `copy(pos, len)`, until one stops short; returns the bytes
+/// copied, the error if none.
+fn copy_runs(
+    runs: [(usize, usize); 2],
+    mut copy: impl FnMut(usize, usize) -> Result<usize>,
+) -> Result<usize> {
+    let mut done = 0;
+    for (pos, len) in runs {
+        if len == 0 {
+            break;
+        }
+        match copy(pos, len) {
+            Ok(n) if n == len => done += n,
+            Ok(n) => return Ok(done + n),
+            Err(e) => return partial(done, e),
+        }
+    }
+    Ok(done)
+}
+
 impl PipeState {
     fn size(&self) -> usize {
-        self.buffer.len()
+        self.ring.as_deref().map_or(0, SharedBlock::size)
     }
 
     fn available(&self) -> usize {
@@ -73,7 +141,7 @@ impl PipeState {
         }
     }
 
-    /// `pos` (at most one buffer length past the start) wrapped around the end.
+    /// `pos` (at most one ring length past the start) wrapped around the end.
     fn wrap(&self, pos: usize) -> usize {
         pos.checked_sub(self.size()).unwrap_or(pos)
     }
@@ -82,34 +150,59 @@ impl PipeState {
         self.size().saturating_sub(1) - self.available()
     }
 
-    /// Copies the unread bytes into `out`, as many as fit, without consuming them: the run at
-    /// `rp`, then the one at the start of the buffer when the data wraps around (the book's
-    /// scull_p_read stopped at the end of the buffer, so a message straddling it came out in
-    /// two reads). Returns how many.
-    fn peek(&self, out: &mut [u8]) -> usize {
-        let n = out.len().min(self.available());
-        let first = n.min(self.size() - self.rp);
-        out[..first].copy_from_slice(&self.buffer[self.rp..self.rp + first]);
-        out[first..n].copy_from_slice(&self.buffer[..n - first]);
-        n
+    /// `len` bytes from `pos` on, unless that is none (or there is no ring yet).
+    fn span(&self, pos: usize, len: usize) -> Option<Span> {
+        match (&self.ring, len) {
+            (Some(ring), 1..) => Some(Span {
+                ring: ring.clone(),
+                pos,
+                len,
+            }),
+            _ => None,
+        }
     }
 
-    /// Stores as much of `input` as there is space for, after the unread bytes, and returns
-    /// how many (the slot before `rp` always stays free: `rp == wp` means empty).
-    fn put(&mut self, input: &[u8]) -> usize {
-        let n = input.len().min(self.space());
-        let first = n.min(self.size() - self.wp);
-        let wp = self.wp;
-        self.buffer[wp..wp + first].copy_from_slice(&input[..first]);
-        self.buffer[..n - first].copy_from_slice(&input[first..n]);
-        self.wp = self.wrap(wp + n);
-        n
+    /// Takes the first `max` unread bytes at most for a reader to copy out, unless there are
+    /// none or another reader is copying: no other reader may take them until
+    /// [`Self::end_read`].
+    fn begin_read(&mut self, max: usize) -> Option<Span> {
+        if self.reading {
+            return None;
+        }
+        let span = self.span(self.rp, max.min(self.available()))?;
+        self.reading = true;
+        Some(span)
     }
 
-    /// Makes the buffer `size` bytes if it is empty; a buffer holding data keeps its size.
+    /// Ends the copy that [`Self::begin_read`] began: the `copied` bytes are consumed.
+    fn end_read(&mut self, copied: usize) {
+        self.rp = self.wrap(self.rp + copied);
+        self.reading = false;
+    }
+
+    /// Takes the free space, `max` bytes at most, for a writer to fill, unless there is none
+    /// or another writer is filling it: no other writer may fill it, and the ring keeps its
+    /// size, until [`Self::end_write`].
+    fn begin_write(&mut self, max: usize) -> Option<Span> {
+        if self.writing {
+            return None;
+        }
+        let span = self.span(self.wp, max.min(self.space()))?;
+        self.writing = true;
+        Some(span)
+    }
+
+    /// Ends the copy that [`Self::begin_write`] began: the `copied` bytes are in the pipe.
+    fn end_write(&mut self, copied: usize) {
+        self.wp = self.wrap(self.wp + copied);
+        self.writing = false;
+    }
+
+    /// Makes the ring `size` bytes if it is empty and no writer is filling it; a ring holding
+    /// data keeps its size.
     fn resize_if_empty(&mut self, size: usize) -> Result {
-        if self.size() != size && self.available() == 0 {
-            self.buffer = KVVec::from_elem(0u8, size, GFP_KERNEL)?;
+        if self.size() != size && self.available() == 0 && !self.writing {
+            self.ring = Some(Arc::new(SharedBlock::new(size)?, GFP_KERNEL)?);
             self.rp = 0;
             self.wp = 0;
         }
@@ -122,15 +215,11 @@ impl PipeState {
 pub(crate) struct ScullPipe {
     #[pin]
     state: Mutex<PipeState>,
-    /// Held by the reader that is copying bytes out to user space, with `state` dropped: the
-    /// bytes it copies are consumed only once they have reached user space, so no other reader
-    /// may take them meanwhile, and a fault in its buffer holds up only the other readers.
-    #[pin]
-    copying_out: Mutex<()>,
-    /// Readers wait here for data (or for the last writer to go).
+    /// Readers wait here for data (or for the last writer to go, or for another reader's
+    /// copy to end).
     #[pin]
     inq: PollCondVar,
-    /// Writers wait here for space.
+    /// Writers wait here for space (or for another writer's copy to end).
     #[pin]
     outq: PollCondVar,
     async_queue: FasyncQueue,
@@ -141,14 +230,15 @@ impl ScullPipe {
         Arc::pin_init(
             pin_init!(Self {
                 state <- new_mutex!(PipeState {
-                    buffer: KVVec::new(),
+                    ring: None,
                     rp: 0,
                     wp: 0,
+                    reading: false,
+                    writing: false,
                     readers: 0,
                     writers: 0,
                     writer_opens: 0,
                 }),
-                copying_out <- new_mutex!(()),
                 inq <- new_poll_condvar!("scullpipe::inq"),
                 outq <- new_poll_condvar!("scullpipe::outq"),
                 async_queue: FasyncQueue::new(),
@@ -241,8 +331,8 @@ impl FileOperations for PipeFile {
         }
     }
 
-    /// C: `scull_p_read`. Waits for data, then copies what is there (up to the count) out
-    /// through a bounce buffer, with no lock but `copying_out` held during the user copy.
+    /// C: `scull_p_read`. Waits for data, then copies what is there (up to the count)
+    /// straight from the ring, with the mutex dropped: only other readers wait meanwhile.
     fn read(
         this: &PipeFile,
         file: &LocalFile,
@@ -253,43 +343,34 @@ impl FileOperations for PipeFile {
         if buf.is_empty() {
             return Ok(0);
         }
-        let mut bounce = KVVec::from_elem(0u8, buf.len().min(bounce::CHUNK), GFP_KERNEL)?;
-        loop {
-            let mut st = lock_interruptible(&pipe.state)?;
-            while st.available() == 0 {
-                if this.hung_up(&st) {
-                    return Ok(0);
-                }
-                if nonblocking(file) {
-                    return Err(EAGAIN);
-                }
-                if pipe.inq.wait_interruptible(&mut st) {
-                    return Err(ERESTARTSYS);
-                }
+        let mut st = lock_interruptible(&pipe.state)?;
+        let span = loop {
+            if let Some(span) = st.begin_read(buf.len()) {
+                break span;
             }
-            drop(st);
-            let _copying = if nonblocking(file) {
-                pipe.copying_out.try_lock().ok_or(EAGAIN)?
-            } else {
-                lock_interruptible(&pipe.copying_out)?
-            };
-            // Another reader may have taken everything while this one waited.
-            let n = lock_interruptible(&pipe.state)?.peek(&mut bounce);
-            if n == 0 {
-                continue;
+            if st.available() == 0 && this.hung_up(&st) {
+                return Ok(0);
             }
-            // A failed copy consumes nothing: the bytes stay for the next read.
-            buf.write_slice(&bounce[..n])?;
-            let mut st = pipe.state.lock();
-            st.rp = st.wrap(st.rp + n);
-            drop(st);
-            pipe.outq.notify_all();
-            return Ok(n);
-        }
+            if nonblocking(file) {
+                return Err(EAGAIN);
+            }
+            if pipe.inq.wait_interruptible(&mut st) {
+                return Err(ERESTARTSYS);
+            }
+        };
+        drop(st);
+        // A failed copy consumes nothing: the bytes stay for the next read.
+        let copied = span.copy_to_user(buf);
+        pipe.state.lock().end_read(*copied.as_ref().unwrap_or(&0));
+        // Writers wait for the space, other readers for the end of this copy.
+        pipe.outq.notify_all();
+        pipe.inq.notify_all();
+        copied
     }
 
-    /// C: `scull_p_write`. Copies in through a bounce buffer with no lock held, then stores
-    /// it as space allows, waiting for readers to make room.
+    /// C: `scull_p_write`. Waits for space, then fills what there is (up to the count)
+    /// straight from user space, with the mutex dropped: only other writers wait meanwhile.
+    /// Goes on until every byte is in, as the book does.
     fn write(
         this: &PipeFile,
         file: &LocalFile,
@@ -297,28 +378,44 @@ impl FileOperations for PipeFile {
         _pos: &mut Offset,
     ) -> Result<usize> {
         let pipe = &this.pipe;
-        bounce::copy_from_user(buf, |_, chunk| {
-            let mut stored = 0;
-            while stored < chunk.len() {
-                let mut st = match lock_interruptible(&pipe.state) {
-                    Ok(st) => st,
-                    Err(e) => return usercopy::partial(stored, e),
-                };
-                while st.space() == 0 {
-                    if nonblocking(file) {
-                        return usercopy::partial(stored, EAGAIN);
-                    }
-                    if pipe.outq.wait_interruptible(&mut st) {
-                        return usercopy::partial(stored, ERESTARTSYS);
+        let mut done = 0;
+        while !buf.is_empty() {
+            if done > 0 && signal_pending() {
+                break;
+            }
+            let mut st = match lock_interruptible(&pipe.state) {
+                Ok(st) => st,
+                Err(e) => return partial(done, e),
+            };
+            let span = loop {
+                if let Some(span) = st.begin_write(buf.len()) {
+                    break span;
+                }
+                if nonblocking(file) {
+                    return partial(done, EAGAIN);
+                }
+                if pipe.outq.wait_interruptible(&mut st) {
+                    return partial(done, ERESTARTSYS);
+                }
+            };
+            drop(st);
+            let copied = span.copy_from_user(buf);
+            pipe.state.lock().end_write(*copied.as_ref().unwrap_or(&0));
+            // Other writers wait for the end of this copy, readers for the bytes.
+            pipe.outq.notify_all();
+            match copied {
+                Ok(n) => {
+                    pipe.inq.notify_all();
+                    pipe.async_queue.notify_readable();
+                    done += n;
+                    if n < span.len {
+                        break;
                     }
                 }
-                stored += st.put(&chunk[stored..]);
-                drop(st);
-                pipe.inq.notify_all();
-                pipe.async_queue.notify_readable();
+                Err(e) => return partial(done, e),
             }
-            Ok(stored)
-        })
+        }
+        Ok(done)
     }
 
     /// C: `scull_p_poll`.
@@ -328,10 +425,12 @@ impl FileOperations for PipeFile {
         table.register_wait(file, &pipe.outq);
         let st = pipe.state.lock();
         let mut mask = 0;
-        if st.available() > 0 {
+        // As `read` and `write` see it: bytes (space) that another reader (writer) is copying
+        // are not there for this one.
+        if st.available() > 0 && !st.reading {
             mask |= poll_flags::READABLE;
         }
-        if st.space() > 0 {
+        if st.space() > 0 && !st.writing {
             mask |= poll_flags::WRITABLE;
         }
         if this.reader && this.hung_up(&st) {
