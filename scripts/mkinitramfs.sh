@@ -90,6 +90,7 @@ done
 
 # Modules: every .ko under the driver and test folders, flattened into /modules.
 readelf=$(command -v readelf || command -v "llvm-readelf$LLVM_SUFFIX" || true)
+[ -n "$readelf" ] || die "no readelf or llvm-readelf$LLVM_SUFFIX: cannot tell the KUnit modules"
 mods=()
 for d in common scull scullp snull tests; do
 	[ -d "$modroot/$d" ] || continue
@@ -100,8 +101,13 @@ for ko in "${mods[@]}"; do
 	name=$(basename "$ko")
 	[ -e "modules/$name" ] && die "two modules named $name: $ko and another"
 	cp "$ko" "modules/$name"
-	if [ -n "$readelf" ] && "$readelf" -SW "$ko" 2>/dev/null | grep -q '\.kunit_test_suites'; then
+	# Not `readelf | grep -q`: under pipefail, grep quitting at the first match can kill
+	# readelf with SIGPIPE before its last write, and the suite would silently not run.
+	sections=$("$readelf" -SW "$ko" 2>/dev/null) || die "$readelf -SW $ko failed"
+	if [[ $sections == *.kunit_test_suites* ]]; then
 		echo "${name%.ko}" >>modules/kunit.list
+	elif [[ $ko == "$modroot"/tests/kunit/* ]]; then
+		die "$ko has no KUnit suite (no .kunit_test_suites section)"
 	fi
 done
 
