@@ -75,7 +75,6 @@ while [ "$r" -le "$BENCH_ROUNDS" ]; do
 	done
 	r=$((r + 1))
 done
-case " $GROUPS " in *" snull "*) snull_teardown ;; esac
 secs=$(awk -v a="$t0" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN { printf "%.0f", b - a }')
 if [ "$BENCH_PROFILE" = 1 ]; then
 	for g in $GROUPS; do
@@ -84,6 +83,8 @@ if [ "$BENCH_PROFILE" = 1 ]; then
 		[ -z "$WITH_C" ] || "${g}_profile_round" c
 	done
 fi
+# After the profiles: snull's profile runs over the veth pair too.
+case " $GROUPS " in *" snull "*) snull_teardown ;; esac
 
 out "kernel $(uname -r); $BENCH_ROUNDS rounds in $secs s; read/write $BENCH_MB MiB per figure (ldd3test iobench), faults over $MAP_PASSES x $MAP_MB MiB, pktgen $BENCH_PKTS frames, iperf3 ${BENCH_TCP_S} s; snull use_napi=$SNULL_NAPI"
 out "figures: medians over the rounds; ratio: median (min-max) of the per-round ratios, higher is better for rust"
