@@ -162,11 +162,22 @@ impl PipeState {
         }
     }
 
-    /// Takes the first `max` unread bytes at most for a reader to copy out, unless there are
-    /// none or another reader is copying: no other reader may take them until
-    /// [`Self::end_read`].
+    /// Whether a reader finds bytes to take: some are unread, and no other reader is copying
+    /// them out ([`Self::begin_read`] and `poll` agree on it).
+    fn readable(&self) -> bool {
+        !self.reading && self.available() > 0
+    }
+
+    /// Whether a writer finds space to fill: some is free, and no other writer is filling it
+    /// ([`Self::begin_write`] and `poll` agree on it).
+    fn writable(&self) -> bool {
+        !self.writing && self.space() > 0
+    }
+
+    /// Takes the first `max` unread bytes at most for a reader to copy out, unless the pipe is
+    /// not [`Self::readable`]: no other reader may take them until [`Self::end_read`].
     fn begin_read(&mut self, max: usize) -> Option<Span> {
-        if self.reading {
+        if !self.readable() {
             return None;
         }
         let span = self.span(self.rp, max.min(self.available()))?;
@@ -180,11 +191,11 @@ impl PipeState {
         self.reading = false;
     }
 
-    /// Takes the free space, `max` bytes at most, for a writer to fill, unless there is none
-    /// or another writer is filling it: no other writer may fill it, and the ring keeps its
-    /// size, until [`Self::end_write`].
+    /// Takes the free space, `max` bytes at most, for a writer to fill, unless the pipe is not
+    /// [`Self::writable`]: no other writer may fill it, and the ring keeps its size, until
+    /// [`Self::end_write`].
     fn begin_write(&mut self, max: usize) -> Option<Span> {
-        if self.writing {
+        if !self.writable() {
             return None;
         }
         let span = self.span(self.wp, max.min(self.space()))?;
@@ -361,7 +372,7 @@ impl FileOperations for PipeFile {
         drop(st);
         // A failed copy consumes nothing: the bytes stay for the next read.
         let copied = span.copy_to_user(buf);
-        pipe.state.lock().end_read(*copied.as_ref().unwrap_or(&0));
+        pipe.state.lock().end_read(copied.unwrap_or(0));
         // Writers wait for the space, other readers for the end of this copy.
         pipe.outq.notify_all();
         pipe.inq.notify_all();
@@ -400,7 +411,7 @@ impl FileOperations for PipeFile {
             };
             drop(st);
             let copied = span.copy_from_user(buf);
-            pipe.state.lock().end_write(*copied.as_ref().unwrap_or(&0));
+            pipe.state.lock().end_write(copied.unwrap_or(0));
             // Other writers wait for the end of this copy, readers for the bytes.
             pipe.outq.notify_all();
             match copied {
@@ -427,10 +438,10 @@ impl FileOperations for PipeFile {
         let mut mask = 0;
         // As `read` and `write` see it: bytes (space) that another reader (writer) is copying
         // are not there for this one.
-        if st.available() > 0 && !st.reading {
+        if st.readable() {
             mask |= poll_flags::READABLE;
         }
-        if st.space() > 0 && !st.writing {
+        if st.writable() {
             mask |= poll_flags::WRITABLE;
         }
         if this.reader && this.hung_up(&st) {
