@@ -2,8 +2,10 @@
 
 //! What the snull "hardware" does to a frame in flight: it flips the least significant bit of
 //! the third octet of the IPv4 source and destination addresses, so that a packet sent to
-//! 192.168.0.2 on sn0 arrives on sn1 from 192.168.1.1 to 192.168.1.2, and fixes the IPv4
-//! header checksum. Frames of other protocols (IPv6, ...) pass unchanged.
+//! 192.168.0.2 on sn0 arrives on sn1 from 192.168.1.1 to 192.168.1.2, and updates the IPv4
+//! header checksum for the two words it changed (RFC 1624), as NAT does (`csum_replace4`):
+//! a header that came with a bad checksum keeps a bad one, for the receiver to drop. Frames of
+//! other protocols (IPv6, ...) pass unchanged.
 //!
 //! The TCP and UDP checksums cover the addresses too (the pseudo-header). In the 16-bit
 //! one's complement sum, each flip adds or takes 0x100, by the bit's old value: when the two
@@ -16,7 +18,8 @@
 //! field the sum of its pseudo-header only, not yet complemented, for the segments' checksums
 //! to start from: the same two words are swapped in that sum ([`Checksum::PseudoHeader`]).
 //!
-//! Pure functions on bytes, shared with the KUnit tests in `tests/kunit/snull_kunit.rs`.
+//! Pure functions on bytes, shared with the KUnit tests in `tests/kunit/snull_kunit.rs`, which
+//! check every result against the checksum computed afresh.
 
 /// Bytes in an Ethernet header.
 pub(crate) const ETH_HLEN: usize = 14;
@@ -43,18 +46,6 @@ pub(crate) const IPPROTO_UDP: u8 = 17;
 const TCP_CHECK: usize = 16;
 /// Offset of the checksum in a UDP header.
 const UDP_CHECK: usize = 6;
-
-/// The Internet checksum of `header` (RFC 1071), with the checksum field counted as is.
-pub(crate) fn ip_checksum(header: &[u8]) -> u16 {
-    let mut sum: u32 = header
-        .chunks(2)
-        .map(|w| u32::from(u16::from_be_bytes([w[0], *w.get(1).unwrap_or(&0)])))
-        .sum();
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
-}
 
 /// One's complement checksum `check` updated for a 16-bit word of the data going from `old`
 /// to `new` (RFC 1624, eqn. 3: `~(~check + ~old + new)`).
@@ -114,9 +105,9 @@ pub(crate) enum Checksum {
     PseudoHeader,
 }
 
-/// Applies the snull address flip to an Ethernet `frame`, recomputes the IPv4 header
-/// checksum and updates the TCP or UDP checksum field, which holds `checksum`, for the new
-/// addresses (see the top of this file). Returns whether the frame was IPv4 (and so changed).
+/// Applies the snull address flip to an Ethernet `frame` and updates the IPv4 header checksum
+/// and the TCP or UDP checksum field, which holds `checksum`, for the new addresses (see the
+/// top of this file). Returns whether the frame was IPv4 (and so changed).
 pub(crate) fn flip_ipv4(frame: &mut [u8], checksum: Checksum) -> bool {
     let Some(ihl) = ipv4_header_len(frame) else {
         return false;
@@ -129,10 +120,11 @@ pub(crate) fn flip_ipv4(frame: &mut [u8], checksum: Checksum) -> bool {
     for at in words {
         ip[at] ^= 1;
     }
-    let header = &mut ip[..ihl];
-    header[IP_CHECK..IP_CHECK + 2].fill(0);
-    let check = ip_checksum(header);
-    header[IP_CHECK..IP_CHECK + 2].copy_from_slice(&check.to_be_bytes());
+    let mut check = u16::from_be_bytes([ip[IP_CHECK], ip[IP_CHECK + 1]]);
+    for old in old {
+        check = checksum_replace(check, old, old ^ 0x100);
+    }
+    ip[IP_CHECK..IP_CHECK + 2].copy_from_slice(&check.to_be_bytes());
     if let Some(at) = transport_check {
         let field = u16::from_be_bytes([ip[at], ip[at + 1]]);
         // A pseudo-header sum is updated as the checksum it will become, its complement.

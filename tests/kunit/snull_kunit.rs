@@ -36,7 +36,6 @@ mod tests {
     use super::packet::{
         checksum_replace,
         flip_ipv4,
-        ip_checksum,
         Checksum,
         ETH_HLEN,
         ETH_P_IP,
@@ -44,6 +43,19 @@ mod tests {
         IPPROTO_UDP, //
     };
     use kernel::prelude::*;
+
+    /// The Internet checksum of `header` (RFC 1071), with the checksum field counted as is,
+    /// computed afresh: the oracle the flip's incremental updates are checked against.
+    fn ip_checksum(header: &[u8]) -> u16 {
+        let mut sum: u32 = header
+            .chunks(2)
+            .map(|w| u32::from(u16::from_be_bytes([w[0], *w.get(1).unwrap_or(&0)])))
+            .sum();
+        while sum > 0xffff {
+            sum = (sum & 0xffff) + (sum >> 16);
+        }
+        !(sum as u16)
+    }
 
     /// sn0's and sn1's MACs: a frame from sn0 to sn1.
     const ETH: [u8; 12] = [
@@ -144,6 +156,23 @@ mod tests {
         assert_eq!(&ip[12..20], &[192, 168, 1, 1, 192, 168, 1, 2]);
         assert_eq!(&ip[10..12], &[0x0b, 0x88]);
         assert_eq!(ip_checksum(ip), 0);
+    }
+
+    #[test]
+    fn flip_keeps_bad_header_checksum() {
+        // The header checksum is updated, not recomputed: a wrong one stays wrong by as much,
+        // and the receiver drops the packet as it would have without the flip.
+        let mut ip = IP_PING;
+        ip[11] ^= 0x5a;
+        let residue = ip_checksum(&ip);
+        assert!(residue != 0);
+        let mut f = frame(ETH_P_IP, &ip);
+        assert!(flip_ipv4(&mut f, Checksum::Full));
+        assert_eq!(
+            &f[ETH_HLEN + 12..ETH_HLEN + 20],
+            &[192, 168, 1, 1, 192, 168, 1, 2]
+        );
+        assert_eq!(ip_checksum(&f[ETH_HLEN..]), residue);
     }
 
     #[test]
