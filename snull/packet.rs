@@ -120,21 +120,22 @@ pub(crate) fn flip_ipv4(frame: &mut [u8], checksum: Checksum) -> bool {
     for at in words {
         ip[at] ^= 1;
     }
-    let mut check = u16::from_be_bytes([ip[IP_CHECK], ip[IP_CHECK + 1]]);
-    for old in old {
-        check = checksum_replace(check, old, old ^ 0x100);
-    }
+    // A checksum over both words (the header's, or the transport's over the pseudo-header),
+    // updated for their flip.
+    let flipped = |check| {
+        old.iter().fold(check, |check, &word| {
+            checksum_replace(check, word, word ^ 0x100)
+        })
+    };
+    let check = flipped(u16::from_be_bytes([ip[IP_CHECK], ip[IP_CHECK + 1]]));
     ip[IP_CHECK..IP_CHECK + 2].copy_from_slice(&check.to_be_bytes());
     if let Some(at) = transport_check {
         let field = u16::from_be_bytes([ip[at], ip[at + 1]]);
         // A pseudo-header sum is updated as the checksum it will become, its complement.
-        let mut check = match checksum {
+        let check = flipped(match checksum {
             Checksum::Full => field,
             Checksum::PseudoHeader => !field,
-        };
-        for old in old {
-            check = checksum_replace(check, old, old ^ 0x100);
-        }
+        });
         let field = match checksum {
             // In UDP a zero checksum means "none": a computed zero is sent as all ones.
             Checksum::Full if ip[IP_PROTOCOL] == IPPROTO_UDP && check == 0 => 0xffff,
