@@ -8,6 +8,7 @@ CHECK_TIMEOUT ?= 2400
 BENCH_TIMEOUT ?= 2400
 BENCH_ROUNDS ?= 7
 LDD3_C ?=
+BENCH_BASE ?=
 SOAK_CYCLES ?= 1000
 SOAK_TIMEOUT ?= 36000
 
@@ -54,13 +55,16 @@ help:
 	@echo '                       driver with the kernel'"'"'s own equivalent, BENCH_ROUNDS=$(BENCH_ROUNDS) rounds;'
 	@echo '                       LDD3_C=/path/to/ldd3 adds the C reference (a checkout of'
 	@echo '                       martinezjavier/ldd3, built in build/ldd3-c) and rust/C ratios;'
+	@echo '                       BENCH_BASE=REV adds this project'"'"'s modules at git revision REV'
+	@echo '                       (built in build/bench-base) and rust/base ratios: a change'"'"'s effect,'
+	@echo '                       measured against what it changed in the same boot;'
 	@echo '                       PROFILE=1 then runs the scull, scullp and snull rows once more under perf and'
 	@echo '                       prints their hottest symbols (build/bench/profile.txt)'
 	@echo 'make fmt | fmt-check   rustfmt the Rust sources with the kernel'"'"'s .rustfmt.toml'
 	@echo 'make rust-analyzer     write rust-project.json (editor support) for the modules and KDIR'
 	@echo 'make clean             remove build products (not the cached kernels)'
 	@echo 'Variables: KDIR=/path/to/kernel/build LLVM=$(LLVM) W=1 CLIPPY=1 CHECK_TIMEOUT=$(CHECK_TIMEOUT) SOAK_TIMEOUT=$(SOAK_TIMEOUT)'
-	@echo '           BENCH_ROUNDS=$(BENCH_ROUNDS) LDD3_C=/path/to/ldd3 QEMU_APPEND="ldd3.bench_only=snull ..."'
+	@echo '           BENCH_ROUNDS=$(BENCH_ROUNDS) LDD3_C=/path/to/ldd3 BENCH_BASE=REV QEMU_APPEND="ldd3.bench_only=snull ..."'
 	@echo '           CONSOLE=1 (show the whole guest console during check/bench)'
 
 setup:
@@ -134,6 +138,8 @@ demo: modules prog
 # MO= refuses a source tree holding the debug build, so this builds a copy of the sources in
 # build/bench-src (tar keeps the timestamps: unchanged files are not rebuilt).
 BENCH_SRC := $(CURDIR)/build/bench-src
+# BENCH_BASE=REV: the sources of git revision REV, for its modules to run beside this tree's.
+BENCH_BASE_SRC := $(CURDIR)/build/bench-base
 BUILD_PRODUCTS := --exclude=./build --exclude=./.git --exclude=target --exclude='*.o' --exclude='*.ko' \
 	--exclude='.*.cmd' --exclude='*.mod' --exclude='*.mod.c' --exclude=modules.order --exclude=Module.symvers --exclude='*_generated.rs'
 
@@ -142,7 +148,12 @@ bench: setup prog
 	@mkdir -p $(BENCH_SRC) && tar -c $(BUILD_PRODUCTS) . | tar -x -C $(BENCH_SRC)
 	$(MAKE) -C $(KDIR_BENCH) M=$(BENCH_SRC) $(KBUILD_ARGS) modules
 	$(if $(LDD3_C),@scripts/build-ldd3-c.sh $(KDIR_BENCH) $(LDD3_C) build/ldd3-c)
-	@scripts/mkinitramfs.sh -b $(if $(PROFILE),-p) -m $(BENCH_SRC) $(if $(LDD3_C),-c build/ldd3-c/modules) build/initramfs-bench.cpio
+	$(if $(BENCH_BASE),@rm -rf $(BENCH_BASE_SRC) && mkdir -p $(BENCH_BASE_SRC) && \
+		git archive --format=tar '$(BENCH_BASE)' | tar -x -C $(BENCH_BASE_SRC) && \
+		git rev-parse --short '$(BENCH_BASE)^{commit}' >$(BENCH_BASE_SRC)/REVISION)
+	$(if $(BENCH_BASE),$(MAKE) -C $(KDIR_BENCH) M=$(BENCH_BASE_SRC) $(KBUILD_ARGS) modules)
+	@scripts/mkinitramfs.sh -b $(if $(PROFILE),-p) -m $(BENCH_SRC) $(if $(LDD3_C),-c build/ldd3-c/modules) \
+		$(if $(BENCH_BASE),-a $(BENCH_BASE_SRC)) build/initramfs-bench.cpio
 	@QEMU_APPEND="ldd3.bench_rounds=$(BENCH_ROUNDS)$(if $(PROFILE), ldd3.bench_profile=1)$(if $(QEMU_APPEND), $(QEMU_APPEND))" \
 		scripts/qemu.sh -k $(KDIR_BENCH)/arch/x86/boot/bzImage -i build/initramfs-bench.cpio \
 		-m bench -o build/bench -T $(BENCH_TIMEOUT)

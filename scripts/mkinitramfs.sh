@@ -6,23 +6,26 @@
 # when built, and iproute2's `ip` and `ethtool` with their libraries at the host's paths (call
 # them as /sbin/ip, /sbin/ethtool: busybox's shell runs its own applets before $PATH).
 #
-# usage: scripts/mkinitramfs.sh [-b] [-p] [-m MODULE_ROOT] [-c C_MODULES] OUT.cpio
+# usage: scripts/mkinitramfs.sh [-b] [-p] [-m MODULE_ROOT] [-c C_MODULES] [-a BASE_ROOT] OUT.cpio
 #   -b: for the benchmark: also iperf3 (Debian's, /usr/bin/iperf3) with its libraries.
 #   -p: for `make bench PROFILE=1`: also perf (Debian's linux-perf, /usr/bin/perf) with its libraries.
 #   MODULE_ROOT: where to look for .ko files (default: the repository; `make bench` passes the
 #   bench kernel's module output directory).
 #   C_MODULES: a directory of the C reference's modules (scripts/build-ldd3-c.sh), packed as
 #   /modules/ldd3-c (with its skipped.txt), apart from the project's.
+#   BASE_ROOT: a module build of another revision of this project (`make bench BENCH_BASE=`),
+#   whose scull.ko, scullp.ko and snull.ko are packed as /modules/base.
 . "$(dirname "$0")/lib.sh"
 
-modroot=$ROOT bench='' perf='' cmods=''
-usage="usage: $0 [-b] [-p] [-m MODULE_ROOT] [-c C_MODULES] OUT.cpio"
-while getopts bpm:c: opt; do
+modroot=$ROOT bench='' perf='' cmods='' baseroot=''
+usage="usage: $0 [-b] [-p] [-m MODULE_ROOT] [-c C_MODULES] [-a BASE_ROOT] OUT.cpio"
+while getopts bpm:c:a: opt; do
 	case "$opt" in
 	b) bench=1 ;;
 	p) perf=1 ;;
 	m) modroot=$OPTARG ;;
 	c) cmods=$(realpath "$OPTARG") ;;
+	a) baseroot=$(realpath "$OPTARG") ;;
 	*) die "$usage" ;;
 	esac
 done
@@ -116,6 +119,15 @@ if [ -n "$cmods" ]; then
 	for f in "$cmods"/*.ko "$cmods"/skipped.txt; do
 		[ -f "$f" ] && cp "$f" modules/ldd3-c/
 	done
+fi
+
+if [ -n "$baseroot" ]; then
+	mkdir -p modules/base
+	for d in scull scullp snull; do
+		[ -f "$baseroot/$d/$d.ko" ] || die "$baseroot/$d/$d.ko not built"
+		cp "$baseroot/$d/$d.ko" modules/base/
+	done
+	[ -f "$baseroot/REVISION" ] && cp "$baseroot/REVISION" modules/base/
 fi
 
 cat >etc/passwd <<'EOF'

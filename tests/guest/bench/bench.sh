@@ -5,7 +5,9 @@
 # BENCH_ROUNDS rounds; in each, every row is measured on each side in turn (A B A B ...):
 # this project's driver, then right after it the kernel's own equivalent, then (with the C
 # reference's modules in /modules/ldd3-c, from `make bench LDD3_C=...`) the C driver, loaded
-# while the rust one is not (same module, node and interface names). The tables (lib.sh,
+# while the rust one is not (same module, node and interface names), then (with modules in
+# /modules/base, from `make bench BENCH_BASE=REV`) this project's driver at revision REV, the
+# same way: the rust/base table then says what the changes since REV did. The tables (lib.sh,
 # `report`) give for each row the median of each side and the median and min-max of the
 # per-round ratios. Under TCG a single run varies by +-20% with the host's load; the medians of
 # ratios taken within a round are what tells a few percent apart.
@@ -50,6 +52,7 @@ BENCH_PROFILE=${BENCH_PROFILE:-0}
 BLOCK_SIZES=${BLOCK_SIZES:-"4k 64k 1M"}
 LDD3_MODULES=${LDD3_MODULES:-/modules}
 LDD3_C_MODULES=${LDD3_C_MODULES:-/modules/ldd3-c}
+LDD3_BASE_MODULES=${LDD3_BASE_MODULES:-/modules/base}
 GROUPS=$(echo "$BENCH_ONLY" | tr , ' ')
 rm -f "$SAMPLES"
 
@@ -59,6 +62,11 @@ if ls "$LDD3_C_MODULES"/*.ko >/dev/null 2>&1; then
 	out "C reference: $(cd "$LDD3_C_MODULES" && echo *.ko)$([ -s "$LDD3_C_MODULES/skipped.txt" ] && printf '; skipped: %s' "$(tr '\n' ' ' <"$LDD3_C_MODULES/skipped.txt")")"
 else
 	out "C reference: none (make bench LDD3_C=/path/to/ldd3 adds it)"
+fi
+WITH_BASE=
+if ls "$LDD3_BASE_MODULES"/*.ko >/dev/null 2>&1; then
+	WITH_BASE=1
+	out "base: this project's $(cd "$LDD3_BASE_MODULES" && echo *.ko) at revision $(cat "$LDD3_BASE_MODULES/REVISION" 2>/dev/null || echo '?') (make bench BENCH_BASE=)"
 fi
 for m in scull scullp snull; do
 	if grep -q "^$m " /proc/modules; then rmmod $m; fi
@@ -72,6 +80,7 @@ while [ "$r" -le "$BENCH_ROUNDS" ]; do
 	for g in $GROUPS; do
 		"${g}_round" rust "$r"
 		[ -z "$WITH_C" ] || "${g}_round" c "$r"
+		[ -z "$WITH_BASE" ] || "${g}_round" base "$r"
 	done
 	r=$((r + 1))
 done
@@ -88,4 +97,4 @@ case " $GROUPS " in *" snull "*) snull_teardown ;; esac
 
 out "kernel $(uname -r); $BENCH_ROUNDS rounds in $secs s; read/write $BENCH_MB MiB per figure (ldd3test iobench), faults over $MAP_PASSES x $MAP_MB MiB, pktgen $BENCH_PKTS frames, iperf3 ${BENCH_TCP_S} s; snull use_napi=$SNULL_NAPI"
 out "figures: medians over the rounds; ratio: median (min-max) of the per-round ratios, higher is better for rust"
-report "$WITH_C" | while IFS= read -r line; do out "$line"; done
+report "$WITH_C" "$WITH_BASE" | while IFS= read -r line; do out "$line"; done

@@ -3,9 +3,10 @@
 # A figure is a rate (higher is better): MB/s (10^6 bytes/s), pages/s, packets/s, Mbit/s.
 # Every row is measured once per round on each side: "rust" (this project's driver), "ref" (the
 # kernel's own equivalent: a tmpfs file, a shared tmpfs mapping, a kernel pipe, a veth pair)
-# and, with C modules in /modules/ldd3-c, "c" (the C reference). `sample` records one figure;
-# `report` prints, for each row, the median of each side over the rounds and the median and the
-# spread (min-max) of the per-round ratios rust/ref and rust/C. A ratio is taken within a
+# and, with C modules in /modules/ldd3-c, "c" (the C reference), with modules in /modules/base,
+# "base" (this project at another revision, `make bench BENCH_BASE=`). `sample` records one
+# figure; `report` prints, for each row, the median of each side over the rounds and the median
+# and the spread (min-max) of the per-round ratios rust/ref, rust/C and rust/base. A ratio is taken within a
 # round, from figures measured a few seconds apart, so slow phases of the host (TCG runs as
 # fast as the host lets it) cancel out of it; the spread shows how far they did not.
 # shellcheck shell=sh
@@ -161,6 +162,27 @@ wait_node() {
 	[ -e "$1" ]
 }
 
+# side_module SIDE NAME: the path of module NAME.ko of SIDE (rust, base or c); fails if that
+# side has none.
+side_module() {
+	case "$1" in
+	rust) _dir=$LDD3_MODULES ;;
+	base) _dir=$LDD3_BASE_MODULES ;;
+	*) _dir=$LDD3_C_MODULES ;;
+	esac
+	[ -e "$_dir/$2.ko" ] && echo "$_dir/$2.ko"
+}
+
+# wait_gone PATH: wait up to 5 s for devtmpfs to remove a device node of an unloaded module
+# (it does so in a thread of its own), so that the next module's node is not taken for it.
+wait_gone() {
+	_i=0
+	while [ -e "$1" ] && [ "$_i" -lt 50 ]; do
+		usleep 100000
+		_i=$((_i + 1))
+	done
+}
+
 # unload MODULE: rmmod, retried for a second (a file closed by a process just ended).
 unload() {
 	_i=0
@@ -175,9 +197,10 @@ unload() {
 	done
 }
 
-# report: the tables, from $SAMPLES. One line per row, in the order rows were first measured.
+# report [WITH_C [WITH_BASE]]: the tables, from $SAMPLES, against the reference and (if set)
+# the C and the base. One line per row, in the order rows were first measured.
 report() {
-	awk -F'|' -v with_c="${1:-}" '
+	awk -F'|' -v with_c="${1:-}" -v with_base="${2:-}" '
 	function median(list,    n, a, i, j, t) {
 		n = split(list, a, " ")
 		for (i = 2; i <= n; i++) {
@@ -206,6 +229,18 @@ report() {
 				s = s " " sprintf("%.4f", v[row, a, r] / v[row, b, r])
 		return s
 	}
+	# table OTHER LABEL: rust against side OTHER, named LABEL.
+	function table(other, label,    i, row, rc) {
+		print ""
+		printf "%-22s %-7s %9s %9s %6s %-11s %2s %8s %8s\n", "row", "unit", "rust", label, "rust/" label, "(min-max)", "n", "ns/call", label
+		for (i = 1; i <= nrows; i++) {
+			row = rows[i]
+			rc = ratios(row, "rust", other)
+			printf "%-22s %-7s %9s %9s %6s %-11s %2s %8s %8s\n", row, unit[row], fig(median(vals[row, "rust"])),
+				fig(median(vals[row, other])), rc == "" ? "-" : sprintf("%.2f", median(rc)), rc == "" ? "" : "(" minmax(rc) ")",
+				count(rc), ns(nspc[row, "rust"]), ns(nspc[row, other])
+		}
+	}
 	{
 		row = $1; side = $2; r = $3 + 0
 		if (!(row in seen)) { seen[row] = 1; rows[++nrows] = row }
@@ -224,16 +259,8 @@ report() {
 				refname[row], fig(median(vals[row, "ref"])), rr == "" ? "-" : sprintf("%.2f", median(rr)),
 				rr == "" ? "" : "(" minmax(rr) ")", count(rr), ns(nspc[row, "rust"]), ns(nspc[row, "ref"])
 		}
-		if (with_c == "") exit
-		print ""
-		printf "%-22s %-7s %9s %9s %6s %-11s %2s %8s %8s\n", "row", "unit", "rust", "C", "rust/C", "(min-max)", "n", "ns/call", "C"
-		for (i = 1; i <= nrows; i++) {
-			row = rows[i]
-			rc = ratios(row, "rust", "c")
-			printf "%-22s %-7s %9s %9s %6s %-11s %2s %8s %8s\n", row, unit[row], fig(median(vals[row, "rust"])),
-				fig(median(vals[row, "c"])), rc == "" ? "-" : sprintf("%.2f", median(rc)), rc == "" ? "" : "(" minmax(rc) ")",
-				count(rc), ns(nspc[row, "rust"]), ns(nspc[row, "c"])
-		}
+		if (with_c != "") table("c", "C")
+		if (with_base != "") table("base", "base")
 	}
 ' "$SAMPLES"
 }
