@@ -152,15 +152,18 @@ mknod_from_proc() {
 	done
 }
 
-# wait_node PATH: wait up to 5 s for a device node made by devtmpfs.
-wait_node() {
+# within_5s CMD...: CMD every 0.1 s until it succeeds, for up to 5 s; fails if it never did.
+within_5s() {
 	_i=0
-	while [ ! -e "$1" ] && [ "$_i" -lt 50 ]; do
+	until "$@"; do
+		[ "$_i" -lt 50 ] || return 1
 		usleep 100000
 		_i=$((_i + 1))
 	done
-	[ -e "$1" ]
 }
+
+# wait_node PATH: wait up to 5 s for a device node made by devtmpfs.
+wait_node() { within_5s [ -e "$1" ]; }
 
 # side_module SIDE NAME: the path of module NAME.ko of SIDE (rust, base or c); fails if that
 # side has none.
@@ -175,13 +178,7 @@ side_module() {
 
 # wait_gone PATH: wait up to 5 s for devtmpfs to remove a device node of an unloaded module
 # (it does so in a thread of its own), so that the next module's node is not taken for it.
-wait_gone() {
-	_i=0
-	while [ -e "$1" ] && [ "$_i" -lt 50 ]; do
-		usleep 100000
-		_i=$((_i + 1))
-	done
-}
+wait_gone() { within_5s [ ! -e "$1" ]; }
 
 # unload MODULE: rmmod, retried for a second (a file closed by a process just ended).
 unload() {
